@@ -1,0 +1,15 @@
+import type { ClientPool, CredentialHolder } from '../aws/clients.ts';
+import type { ImdsClient } from '../aws/imds-client.ts';
+import type { OwnKeys } from '../aws/own-keys.ts';
+import type { ResolvedCredentials } from '../aws/credential-chain.ts';
+
+/** Everything the checks do I/O with; built once by the service, shared by cycles and /diagnose. */
+export interface ProbeDeps {
+  imds: ImdsClient;
+  clients: ClientPool;
+  holder: CredentialHolder;
+  ownKeys: OwnKeys;
+  resolveCredentials: (signal: AbortSignal) => Promise<ResolvedCredentials>;
+  /** Deep mode (/diagnose) collects extra detail a cycle skips. */
+  deep: boolean;
+}

@@ -1,0 +1,73 @@
+// The fixed set of classified reasons. Metric labels, remediation rows and
+// tests key on these strings, so a reason is only ever added, never renamed.
+export const REASONS = [
+  // environment
+  'env_static_keys',
+  'env_profile_set',
+  'env_region_missing',
+  'env_region_mismatch',
+  'env_proxy_without_no_proxy',
+  'env_imds_disabled',
+  'env_container_credentials_conflict',
+  'env_token_file_invalid',
+  // imds
+  'imds_hop_limit_v1_fallback',
+  'imds_hop_limit_tokens_required',
+  'imds_token_timeout',
+  'imds_token_rejected',
+  'imds_unreachable',
+  'imds_timeout',
+  'imds_disabled',
+  'imds_unauthorized',
+  'imds_no_role',
+  'imds_role_error',
+  'imds_throttled',
+  'imds_bad_response',
+  'imds_not_applicable',
+  // credentials
+  'credentials_not_found',
+  'credentials_expired',
+  'credentials_expiring',
+  'credentials_extended',
+  'credentials_invalid',
+  'credentials_wrong_account',
+  'credentials_wrong_role',
+  'sts_error',
+  // s3
+  's3_access_denied',
+  'kms_access_denied',
+  'kms_key_not_found',
+  'kms_key_disabled',
+  'kms_key_pending_deletion',
+  's3_no_such_bucket',
+  's3_wrong_region',
+  's3_sse_mismatch',
+  's3_content_mismatch',
+  's3_object_missing',
+  's3_throttled',
+  's3_server_error',
+  's3_checksum_unsupported',
+  // shared by every service
+  'invalid_access_key',
+  'signature_mismatch',
+  'expired_token',
+  'clock_skew',
+  'timeout',
+  'dns_failure',
+  'connection_refused',
+  'connection_reset',
+  'network_unreachable',
+  'tls_untrusted',
+  'tls_cert_invalid',
+  'tls_hostname_mismatch',
+  // engine
+  'blocked',
+  'stale',
+  'unknown',
+] as const;
+
+export type Reason = (typeof REASONS)[number];
+
+export function isReason(value: string): value is Reason {
+  return (REASONS as readonly string[]).includes(value);
+}

@@ -1,0 +1,190 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+} from '@aws-sdk/client-s3';
+import type { Config } from '../config/schema.ts';
+import type { Check, CheckContext, StepOutcome } from './check.ts';
+import { CheckFailure } from './check.ts';
+import type { ProbeDeps } from './deps.ts';
+
+type Ctx = CheckContext<ProbeDeps>;
+
+const BODY_BYTES = 64;
+
+/** One round-trip's object: its key and the bytes we expect back. */
+interface Probe {
+  key?: string;
+  body: Buffer;
+  putDone: boolean;
+}
+
+function answeredWithError(e: unknown): boolean {
+  const status = (e as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata
+    ?.httpStatusCode;
+  return typeof status === 'number' && status >= 300;
+}
+
+function regionOf(ctx: Ctx): string {
+  return ctx.config.aws.region ?? ctx.facts.region ?? 'us-east-1';
+}
+
+function client(ctx: Ctx) {
+  return ctx.deps.clients.s3(regionOf(ctx));
+}
+
+/** A configured key id, alias or ARN against the ARN S3 reports on HEAD. */
+export function kmsKeyMatches(configured: string, reported: string | undefined): boolean {
+  if (reported === undefined) return false;
+  if (configured === reported) return true;
+  if (configured.startsWith('alias/') || configured.includes(':alias/')) return true;
+  return reported.endsWith(`/${configured}`) || reported === configured;
+}
+
+function sseParams(config: Config): Partial<PutObjectCommandInput> {
+  if (config.sse === 'aws:kms') {
+    return {
+      ServerSideEncryption: 'aws:kms',
+      ...(config.kmsKeyId ? { SSEKMSKeyId: config.kmsKeyId } : {}),
+    };
+  }
+  if (config.sse === 'AES256') return { ServerSideEncryption: 'AES256' };
+  return {};
+}
+
+/**
+ * Deletes a probe object under its own short deadline, for when the check's
+ * deadline already fired: an object we wrote must not be left behind.
+ */
+export async function deleteOwn(ctx: Ctx, key: string, timeoutMs: number): Promise<void> {
+  if (!ctx.deps.ownKeys.mayDelete(key)) {
+    throw new CheckFailure('unknown', `refusing to delete ${key}: not written by this process`);
+  }
+  await client(ctx).send(new DeleteObjectCommand({ Bucket: ctx.config.bucket, Key: key }), {
+    abortSignal: AbortSignal.timeout(timeoutMs),
+  });
+  ctx.deps.ownKeys.deleted(key);
+}
+
+export const s3Check: Check<ProbeDeps> = {
+  name: 's3',
+  dependsOn: ['credentials'],
+  observedUnit: 'ms',
+  steps: () => {
+    const probe: Probe = { body: randomBytes(BODY_BYTES), putDone: false };
+    return [
+      {
+        name: 'put',
+        service: 's3',
+        run: async (ctx): Promise<StepOutcome> => {
+          if (ctx.deps.holder.resolved === undefined) {
+            // The credentials check is off: resolve as the app would.
+            ctx.deps.holder.resolved = await ctx.deps.resolveCredentials(ctx.signal);
+          }
+          const key = ctx.deps.ownKeys.next();
+          probe.key = key;
+          const out = await client(ctx)
+            .send(
+              new PutObjectCommand({
+                Bucket: ctx.config.bucket,
+                Key: key,
+                Body: probe.body,
+                ContentType: 'application/octet-stream',
+                ...sseParams(ctx.config),
+              }),
+              { abortSignal: ctx.signal },
+            )
+            .catch((e: unknown) => {
+              // S3 answered with an error: nothing was written, nothing to clean up.
+              if (answeredWithError(e)) ctx.deps.ownKeys.deleted(key);
+              throw e;
+            });
+          probe.putDone = true;
+          return {
+            observed: {
+              bucket: ctx.config.bucket ?? null,
+              key,
+              bytes: BODY_BYTES,
+              sse: out.ServerSideEncryption ?? null,
+              requestId: out.$metadata.requestId ?? null,
+            },
+          };
+        },
+      },
+      {
+        name: 'head',
+        service: 's3',
+        run: async (ctx): Promise<StepOutcome> => {
+          const out = await client(ctx).send(
+            new HeadObjectCommand({ Bucket: ctx.config.bucket, Key: probe.key }),
+            { abortSignal: ctx.signal },
+          );
+          const observed = {
+            contentLength: out.ContentLength ?? null,
+            sse: out.ServerSideEncryption ?? null,
+            kmsKeyId: out.SSEKMSKeyId ?? null,
+          };
+          if (out.ContentLength !== BODY_BYTES) {
+            throw new CheckFailure(
+              's3_content_mismatch',
+              `HEAD reports ${out.ContentLength} bytes, ${BODY_BYTES} were written`,
+            );
+          }
+          const { sse, kmsKeyId } = ctx.config;
+          if (sse !== undefined && out.ServerSideEncryption !== sse) {
+            throw new CheckFailure(
+              's3_sse_mismatch',
+              `HEAD shows encryption ${out.ServerSideEncryption ?? 'none'}, expected ${sse}`,
+            );
+          }
+          if (kmsKeyId !== undefined && !kmsKeyMatches(kmsKeyId, out.SSEKMSKeyId)) {
+            throw new CheckFailure(
+              's3_sse_mismatch',
+              `HEAD shows KMS key ${out.SSEKMSKeyId ?? 'none'}, expected ${kmsKeyId}`,
+            );
+          }
+          if (out.SSEKMSKeyId) ctx.facts.kmsKeyId = out.SSEKMSKeyId;
+          return { observed };
+        },
+      },
+      {
+        name: 'get',
+        service: 's3',
+        run: async (ctx): Promise<StepOutcome> => {
+          const out = await client(ctx).send(
+            new GetObjectCommand({ Bucket: ctx.config.bucket, Key: probe.key }),
+            { abortSignal: ctx.signal },
+          );
+          const bytes = Buffer.from((await out.Body?.transformToByteArray()) ?? []);
+          if (bytes.length !== probe.body.length || !timingSafeEqual(bytes, probe.body)) {
+            throw new CheckFailure(
+              's3_content_mismatch',
+              `GET returned ${bytes.length} bytes that differ from the ${probe.body.length} written`,
+            );
+          }
+          return { observed: { bytes: bytes.length } };
+        },
+      },
+      {
+        name: 'delete',
+        service: 's3',
+        run: async (ctx): Promise<StepOutcome> => {
+          const key = probe.key;
+          if (key === undefined || !ctx.deps.ownKeys.mayDelete(key)) {
+            throw new CheckFailure('unknown', 'no probe object of ours to delete');
+          }
+          await client(ctx).send(new DeleteObjectCommand({ Bucket: ctx.config.bucket, Key: key }), {
+            abortSignal: ctx.signal,
+          });
+          ctx.deps.ownKeys.deleted(key);
+          const offset = ctx.deps.clients.clockOffsetMs();
+          ctx.facts.clockOffsetSeconds = offset / 1000;
+          return { observed: { clockOffsetSeconds: offset / 1000 } };
+        },
+      },
+    ];
+  },
+};

@@ -1,0 +1,67 @@
+import type { CheckName } from '../checks/check.ts';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The AWS variables as the SDK reads them; parsed once so nothing else touches process.env. */
+export interface AwsEnv {
+  region?: string;
+  defaultRegion?: string;
+  /** SDK semantics: IMDS is off when the variable is set to anything but "false". */
+  imdsDisabled: boolean;
+  imdsDisabledRaw?: string;
+  imdsEndpoint?: string;
+  imdsEndpointMode?: 'IPv4' | 'IPv6';
+  imdsV1Disabled: boolean;
+  endpointUrl?: string;
+  endpointUrlS3?: string;
+  endpointUrlSts?: string;
+  httpProxy?: string;
+  httpsProxy?: string;
+  noProxy?: string;
+  /** Masked (ASIA…WXYZ); the raw id is never kept. */
+  accessKeyIdMasked?: string;
+  hasSecretAccessKey: boolean;
+  profile?: string;
+  containerRelativeUri?: string;
+  containerFullUri?: string;
+  containerAuthTokenSet: boolean;
+  containerAuthTokenFile?: string;
+  webIdentityTokenFile?: string;
+  roleArn?: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Enabled checks in chain order; `environment` is always first. */
+  checks: CheckName[];
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  failureThreshold: number;
+  successThreshold: number;
+  bucket?: string;
+  /** Ends with '/'. */
+  prefix: string;
+  /** `prefix + hostname + '/'`: the only place the sidecar writes or deletes. */
+  ownPrefix: string;
+  hostname: string;
+  storageUri?: string;
+  sse?: 'AES256' | 'aws:kms';
+  kmsKeyId?: string;
+  forcePathStyle: boolean;
+  expectedAccount?: string;
+  expectedRole?: string;
+  credentialsWarnSeconds: number;
+  credentialsFailSeconds: number;
+  diagnoseToken?: string;
+  logLevel: LogLevel;
+  aws: AwsEnv;
+}
+
+export interface ConfigProblem {
+  variable: string;
+  value: string | undefined;
+  problem: string;
+  allowed: string;
+}

@@ -1,0 +1,96 @@
+import type { Check } from '../checks/check.ts';
+import type { ProbeDeps } from '../checks/deps.ts';
+import type { Config } from '../config/schema.ts';
+import { type CycleOutcome, runCycle } from './cycle.ts';
+import { wantsReprobe } from './state.ts';
+import type { HealthStore, StateChange } from './store.ts';
+
+export interface SchedulerHooks {
+  onCycle?: (outcome: CycleOutcome, changes: StateChange[]) => void;
+  onLeftover?: (key: string, err: unknown) => void;
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * Runs cycles one after another, never overlapping: the next starts
+ * `interval` after the previous one started, or sooner (a quick re-probe)
+ * when a verdict is waiting for confirmation.
+ */
+export class Scheduler {
+  private readonly abort = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private readonly checks: readonly Check<ProbeDeps>[];
+  private readonly deps: ProbeDeps;
+  private readonly config: Config;
+  private readonly store: HealthStore;
+  private readonly hooks: SchedulerHooks;
+
+  constructor(
+    checks: readonly Check<ProbeDeps>[],
+    deps: ProbeDeps,
+    config: Config,
+    store: HealthStore,
+    hooks: SchedulerHooks = {},
+  ) {
+    this.checks = checks;
+    this.deps = deps;
+    this.config = config;
+    this.store = store;
+    this.hooks = hooks;
+  }
+
+  /** Delay before confirming a suspected change: short, so detection costs ~one timeout more. */
+  reprobeDelayMs(): number {
+    return Math.min(1000, this.config.intervalSeconds * 1000, this.config.timeoutSeconds * 250);
+  }
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.tick().finally(() => {
+        this.running = undefined;
+      });
+    }, delayMs);
+    this.timer.unref?.();
+  }
+
+  private async tick(): Promise<void> {
+    const started = Date.now();
+    let reprobe = false;
+    try {
+      const outcome = await runCycle(
+        this.checks,
+        this.deps,
+        this.config,
+        this.abort.signal,
+        this.hooks.onLeftover,
+      );
+      if (this.stopped) return;
+      const changes = this.store.apply(outcome);
+      this.hooks.onCycle?.(outcome, changes);
+      reprobe = this.config.checks.some((c) => {
+        const s = this.store.state(c);
+        return s !== undefined && wantsReprobe(s);
+      });
+    } catch (err) {
+      this.hooks.onError?.(err);
+    }
+    const intervalMs = this.config.intervalSeconds * 1000;
+    const next = reprobe ? this.reprobeDelayMs() : Math.max(0, started + intervalMs - Date.now());
+    this.schedule(next);
+  }
+
+  /** Stops probing; the cycle in flight is aborted (its steps see the signal) and awaited. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.abort.abort(new Error('shutting down'));
+    await this.running;
+  }
+}

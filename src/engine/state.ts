@@ -1,0 +1,119 @@
+import type { CheckName, CheckResult, Status } from '../checks/check.ts';
+import type { Reason } from '../checks/reasons.ts';
+
+export interface Thresholds {
+  failureThreshold: number;
+  successThreshold: number;
+}
+
+/** A check's history reduced to what verdicts need. Pure data; `advance` derives the next. */
+export interface CheckState {
+  check: CheckName;
+  last?: CheckResult;
+  /** The verdict after hysteresis; 'unknown' until the first result. */
+  reported: Status | 'unknown';
+  /** Reason and text that go with `reported` (kept while a failure is unconfirmed). */
+  reportedReason?: Reason;
+  reportedOutput?: string;
+  consecutiveFailures: number;
+  consecutiveSuccesses: number;
+  lastFinishedAt?: number;
+  lastSuccessAt?: number;
+}
+
+export function initialState(check: CheckName): CheckState {
+  return { check, reported: 'unknown', consecutiveFailures: 0, consecutiveSuccesses: 0 };
+}
+
+/**
+ * Applies one result with hysteresis. With no established verdict yet the
+ * first result counts at once (a sidecar that just started has nothing good
+ * to keep showing); afterwards a failure must repeat `failureThreshold`
+ * times and a recovery `successThreshold` times before the verdict turns.
+ */
+export function advance(
+  prev: CheckState,
+  result: CheckResult,
+  t: Thresholds,
+  now: number,
+): CheckState {
+  const failed = result.status === 'fail';
+  const consecutiveFailures = failed ? prev.consecutiveFailures + 1 : 0;
+  const consecutiveSuccesses = failed ? 0 : prev.consecutiveSuccesses + 1;
+  let reported: Status;
+  if (prev.reported === 'unknown') reported = result.status;
+  else if (failed) reported = consecutiveFailures >= t.failureThreshold ? 'fail' : prev.reported;
+  else if (prev.reported === 'fail')
+    reported = consecutiveSuccesses >= t.successThreshold ? result.status : 'fail';
+  else reported = result.status;
+  const follows = reported === result.status;
+  return {
+    check: prev.check,
+    last: result,
+    reported,
+    reportedReason: follows ? result.reason : prev.reportedReason,
+    reportedOutput: follows
+      ? result.output
+      : failed
+        ? `unconfirmed failure ${consecutiveFailures}/${t.failureThreshold}: ${result.output ?? result.reason ?? ''}`
+        : `recovering ${consecutiveSuccesses}/${t.successThreshold}; last failure: ${prev.reportedOutput ?? ''}`,
+    consecutiveFailures,
+    consecutiveSuccesses,
+    lastFinishedAt: now,
+    lastSuccessAt: failed ? prev.lastSuccessAt : now,
+  };
+}
+
+/** Whether the next cycle should come early to confirm a change of verdict. */
+export function wantsReprobe(s: CheckState): boolean {
+  if (s.last === undefined) return false;
+  const rawFailed = s.last.status === 'fail';
+  return rawFailed !== (s.reported === 'fail');
+}
+
+export interface Verdict {
+  status: Status;
+  reason?: Reason;
+  output?: string;
+  stale: boolean;
+}
+
+/** The verdict served now: the reported status, or fail when results went stale or never came. */
+export function verdictOf(
+  s: CheckState,
+  now: number,
+  timing: { intervalSeconds: number; timeoutSeconds: number },
+): Verdict {
+  if (s.reported === 'unknown' || s.lastFinishedAt === undefined) {
+    return {
+      status: 'fail',
+      reason: 'stale',
+      output: 'no result yet: first cycle not finished',
+      stale: true,
+    };
+  }
+  const maxAgeMs = (3 * timing.intervalSeconds + timing.timeoutSeconds) * 1000;
+  if (now - s.lastFinishedAt > maxAgeMs) {
+    const age = Math.round((now - s.lastFinishedAt) / 1000);
+    return {
+      status: 'fail',
+      reason: 'stale',
+      output: `last result is ${age} s old (limit ${maxAgeMs / 1000} s): the prober is stuck`,
+      stale: true,
+    };
+  }
+  return {
+    status: s.reported,
+    ...(s.reportedReason ? { reason: s.reportedReason } : {}),
+    ...(s.reportedOutput ? { output: s.reportedOutput } : {}),
+    stale: false,
+  };
+}
+
+const RANK: Record<Status, number> = { pass: 0, warn: 1, fail: 2 };
+
+export function worst(statuses: Iterable<Status>): Status {
+  let w: Status = 'pass';
+  for (const s of statuses) if (RANK[s] > RANK[w]) w = s;
+  return w;
+}

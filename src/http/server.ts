@@ -1,0 +1,44 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { AppContext } from './context.ts';
+import { diagnoseRoutes } from './routes/diagnose.ts';
+import { healthzRoutes } from './routes/healthz.ts';
+import { indexRoutes } from './routes/index.ts';
+import { livezRoutes } from './routes/livez.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+
+/**
+ * A GET-only surface: tiny body limit, short timeouts against slow clients,
+ * and no request logging on the hot health paths (a scrape every few seconds
+ * would drown the state-change lines that matter).
+ */
+export function buildServer(ctx: AppContext, logger: FastifyBaseLogger): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: logger,
+    disableRequestLogging: true,
+    bodyLimit: 1024,
+    connectionTimeout: 30_000,
+    requestTimeout: 60_000,
+    keepAliveTimeout: 5_000,
+    maxParamLength: 64,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.register(livezRoutes);
+  app.register(healthzRoutes, ctx);
+  app.register(metricsRoutes, ctx);
+  app.register(diagnoseRoutes, ctx);
+  app.register(indexRoutes, ctx);
+  app.setNotFoundHandler((_req, reply) => {
+    reply.code(404).type('text/plain').send('not found; see GET /\n');
+  });
+  app.setErrorHandler((err: { statusCode?: number; message?: string }, _req, reply) => {
+    const code =
+      err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (code === 500) logger.error({ err }, 'request failed');
+    reply
+      .code(code)
+      .type('text/plain')
+      .send(code === 500 ? 'internal error\n' : `${err.message ?? 'bad request'}\n`);
+  });
+  return app;
+}
