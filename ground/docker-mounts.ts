@@ -12,7 +12,9 @@ interface MountEntry {
 
 // mountinfo escapes space, tab, newline and backslash as \ooo.
 function unescapeOctal(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(Number.parseInt(oct, 8)));
+  return s.replace(/\\([0-7]{3})/g, (_m, oct: string) =>
+    String.fromCharCode(Number.parseInt(oct, 8)),
+  );
 }
 
 function readMounts(): MountEntry[] {

@@ -112,7 +112,11 @@ export function processAlive(pid: number, startTime?: string): boolean {
   return startTime === undefined || fields[19] === startTime;
 }
 
-export async function waitGone(pid: number, timeoutMs: number, startTime?: string): Promise<boolean> {
+export async function waitGone(
+  pid: number,
+  timeoutMs: number,
+  startTime?: string,
+): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (processAlive(pid, startTime)) {
     if (Date.now() > deadline) return false;

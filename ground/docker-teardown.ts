@@ -51,16 +51,18 @@ async function deleteNetns(record: EngineRecord): Promise<string[]> {
 
 export async function teardownEngine(record: EngineRecord): Promise<void> {
   const problems: string[] = [];
-  const step = async (name: string, fn: () => Promise<string[] | undefined | void>) => {
+  const step = async (name: string, fn: () => Promise<string[] | undefined>) => {
     try {
-      const left = await fn();
-      if (Array.isArray(left)) problems.push(...left);
+      problems.push(...((await fn()) ?? []));
     } catch (err) {
       problems.push(`${name}: ${(err as Error).message}`);
     }
   };
   if (record.dockerdPid !== undefined && processAlive(record.dockerdPid, record.dockerdStart)) {
-    await step('remove containers', () => removeContainers(record));
+    await step('remove containers', async () => {
+      await removeContainers(record);
+      return undefined;
+    });
   }
   await step('stop dockerd', () => stopDaemon(record));
   await step('unmount', async () =>

@@ -543,6 +543,13 @@ async function main(): Promise<void> {
   });
   const identity: unknown = values['identity-json'] ? JSON.parse(values['identity-json']) : {};
   if (identity === null || typeof identity !== 'object') throw new Error('--identity-json: object');
+  for (const [k, v] of Object.entries(identity)) {
+    if (!(k in DEFAULT_IDENTITY) || typeof v !== 'string') {
+      throw new Error(
+        `--identity-json: ${k} must be one of ${Object.keys(DEFAULT_IDENTITY)} (string)`,
+      );
+    }
+  }
   const emulator = await startImdsEmulator({
     host: values.host,
     port: Number(values.port),

@@ -40,11 +40,6 @@ export async function listNamespaces(): Promise<string[]> {
   return parseNetnsList(result.stdout);
 }
 
-export function listNamespacesSync(): string[] {
-  const result = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  return parseNetnsList(result.stdout ?? '');
-}
-
 function parseNetnsList(text: string): string[] {
   // Lines look like "name (id: 3)" or just "name".
   return text

@@ -108,7 +108,13 @@ export class ToolError extends Error {
 export function runTool(
   cmd: string,
   args: readonly string[],
-  opts: { env: NodeJS.ProcessEnv; cwd: string; input?: string; timeoutMs?: number },
+  opts: {
+    env: NodeJS.ProcessEnv;
+    cwd: string;
+    input?: string;
+    timeoutMs?: number;
+    signal?: AbortSignal;
+  },
 ): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
@@ -117,6 +123,7 @@ export function runTool(
       cwd: opts.cwd,
       timeout: opts.timeoutMs ?? 60_000,
       killSignal: 'SIGKILL',
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
     });
     let stdout = '';
     let stderr = '';

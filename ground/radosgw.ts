@@ -143,6 +143,14 @@ function trustPolicy(uid: string): string {
   });
 }
 
+/** A daemon exited while the cluster was starting (a port taken in between, most likely). */
+class DaemonDied extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DaemonDied';
+  }
+}
+
 export async function startRadosgw(opts: StartOptions = {}): Promise<Radosgw> {
   if (!radosgwInstalled()) {
     throw new Error(
@@ -150,6 +158,19 @@ export async function startRadosgw(opts: StartOptions = {}): Promise<Radosgw> {
         '(apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd)',
     );
   }
+  try {
+    return await startOnce(opts);
+  } catch (err) {
+    // Ports picked here are free when picked, not when bound: another
+    // process may win the race. One more try with new ports.
+    if (opts.port === undefined && err instanceof Error && err.cause instanceof DaemonDied) {
+      return await startOnce(opts);
+    }
+    throw err;
+  }
+}
+
+async function startOnce(opts: StartOptions): Promise<Radosgw> {
   const t0 = performance.now();
   const phases: Record<string, number> = {};
   const mark = (phase: string) => {
@@ -181,17 +202,37 @@ export async function startRadosgw(opts: StartOptions = {}): Promise<Radosgw> {
   const conf = join(dir, 'ceph.conf');
   writeFileSync(conf, cephConf(layout));
   const env: NodeJS.ProcessEnv = { ...process.env, CEPH_CONF: conf };
+  // Kills CLI tools still waiting on a cluster that failed to start.
+  const startAbort = new AbortController();
   const tool = (cmd: string, args: string[], input?: string) =>
-    runTool(cmd, ['-c', conf, ...args], { env, cwd: dir, ...(input === undefined ? {} : { input }) });
-  const daemon = (name: string, cmd: string, args: string[]) =>
-    spawnDaemon(name, cmd, ['-c', conf, '-f', ...args], {
+    runTool(cmd, ['-c', conf, ...args], {
+      env,
+      cwd: dir,
+      signal: startAbort.signal,
+      ...(input === undefined ? {} : { input }),
+    });
+  const daemons: Daemon[] = [];
+  let stopping: Promise<void> | undefined;
+  // A daemon dying during start-up (port taken, bad setting) would otherwise
+  // surface only as a CLI connect timeout 30 s later: fail at once instead.
+  let died: (err: Error) => void = () => {};
+  const death = new Promise<never>((_, reject) => {
+    died = reject;
+  });
+  death.catch(() => {});
+  const daemon = (name: string, cmd: string, args: string[]): Daemon => {
+    const d = spawnDaemon(name, cmd, ['-c', conf, '-f', ...args], {
       logFile: join(logDir, `${name}.out`),
       env,
       cwd: dir,
     });
-
-  const daemons: Daemon[] = [];
-  let stopping: Promise<void> | undefined;
+    daemons.push(d);
+    void d.exited.then((how) => {
+      if (stopping === undefined) died(new DaemonDied(`${name} (pid ${d.pid}) exited: ${how}`));
+    });
+    return d;
+  };
+  const guard = <T>(step: Promise<T>): Promise<T> => Promise.race([step, death]);
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       // rgw and the OSD need the mon to shut down cleanly: stop in reverse order.
@@ -205,12 +246,16 @@ export async function startRadosgw(opts: StartOptions = {}): Promise<Radosgw> {
   const endpoint = `http://127.0.0.1:${rgwPort}`;
   try {
     const monmap = join(dir, 'monmap');
-    await runTool('monmaptool', ['--create', '--fsid', layout.fsid, '--addv', MON_ID, monAddrs(layout), monmap], {
-      env,
-      cwd: dir,
-    });
+    await runTool(
+      'monmaptool',
+      ['--create', '--fsid', layout.fsid, '--addv', MON_ID, monAddrs(layout), monmap],
+      {
+        env,
+        cwd: dir,
+      },
+    );
     await tool('ceph-mon', ['--mkfs', '-i', MON_ID, '--monmap', monmap]);
-    daemons.push(daemon('mon', 'ceph-mon', ['-i', MON_ID]));
+    daemon('mon', 'ceph-mon', ['-i', MON_ID]);
     mark('mon');
 
     // Two CLI sessions at once: the OSD can be made and booted while the
@@ -220,10 +265,12 @@ export async function startRadosgw(opts: StartOptions = {}): Promise<Radosgw> {
       const out = await tool('ceph', ['--connect-timeout', '30', 'osd', 'new', osdUuid]);
       mark('osdNew');
       if (out.stdout.trim() !== String(OSD_ID)) {
-        throw new Error(`ceph osd new returned ${JSON.stringify(out.stdout.trim())}, want ${OSD_ID}`);
+        throw new Error(
+          `ceph osd new returned ${JSON.stringify(out.stdout.trim())}, want ${OSD_ID}`,
+        );
       }
       await tool('ceph-osd', ['--mkfs', '-i', String(OSD_ID), '--osd-uuid', osdUuid]);
-      daemons.push(daemon('osd', 'ceph-osd', ['-i', String(OSD_ID)]));
+      daemon('osd', 'ceph-osd', ['-i', String(OSD_ID)]);
       mark('osd');
     })();
     const poolsReady = (async () => {
@@ -236,25 +283,31 @@ export async function startRadosgw(opts: StartOptions = {}): Promise<Radosgw> {
       if (/^Error/m.test(out.stderr)) throw new Error(`creating rgw pools: ${out.stderr.trim()}`);
       mark('pools');
     })();
-    await Promise.all([osdReady, poolsReady]);
+    await guard(Promise.all([osdReady, poolsReady]));
 
     const rgw = daemon('rgw', 'radosgw', ['-n', RGW_NAME]);
-    daemons.push(rgw);
-    await waitForHttp(`${endpoint}/`, { timeoutMs: 60_000, alive: rgw.alive, what: 'radosgw' });
+    await guard(
+      waitForHttp(`${endpoint}/`, { timeoutMs: 60_000, alive: rgw.alive, what: 'radosgw' }),
+    );
     mark('rgw');
 
-    await tool('radosgw-admin', [
-      'user',
-      'create',
-      `--uid=${ADMIN_UID}`,
-      '--display-name=admin',
-      `--access-key=${admin.accessKeyId}`,
-      `--secret=${admin.secretAccessKey}`,
-    ]);
+    await guard(
+      tool('radosgw-admin', [
+        'user',
+        'create',
+        `--uid=${ADMIN_UID}`,
+        '--display-name=admin',
+        `--access-key=${admin.accessKeyId}`,
+        `--secret=${admin.secretAccessKey}`,
+      ]),
+    );
     mark('admin');
   } catch (err) {
-    const logs = ['mon.a.log', 'osd.0.log', `${RGW_NAME}.log`, 'rgw.out']
-      .map((f) => `--- ${f}\n${tail(join(logDir, f), 8)}`)
+    startAbort.abort();
+    const logs = ['rgw.out', `${RGW_NAME}.log`, 'osd.out', 'osd.0.log', 'mon.out', 'mon.a.log']
+      .map((f) => [f, tail(join(logDir, f), 5)])
+      .filter(([, text]) => text !== '')
+      .map(([f, text]) => `--- ${f}\n${text}`)
       .join('\n');
     await stop();
     const reason = err instanceof Error ? err.message : String(err);

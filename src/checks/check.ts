@@ -108,8 +108,16 @@ export interface Check<D = unknown> {
 export class CheckFailure extends Error {
   readonly reason: Reason;
   readonly detail: Record<string, string> | undefined;
-  constructor(reason: Reason, message: string, detail?: Record<string, string>) {
+  /** The client error behind a reclassification: its status and request ids are kept. */
+  readonly original: unknown;
+  constructor(
+    reason: Reason,
+    message: string,
+    detail?: Record<string, string>,
+    original?: unknown,
+  ) {
     super(message);
+    this.original = original;
     this.name = 'CheckFailure';
     this.reason = reason;
     this.detail = detail;

@@ -54,7 +54,18 @@ export const credentialsCheck: Check<ProbeDeps> = {
         const region = ctx.config.aws.region ?? ctx.facts.region ?? 'us-east-1';
         const out = await ctx.deps.clients
           .sts(region)
-          .send(new GetCallerIdentityCommand({}), { abortSignal: ctx.signal });
+          .send(new GetCallerIdentityCommand({}), { abortSignal: ctx.signal })
+          .catch((e: unknown) => {
+            const original = ctx.deps.holder.resolved?.originalExpiration;
+            if (original === undefined) throw e;
+            // The SDK kept expired credentials alive: that, not STS, is the cause.
+            throw new CheckFailure(
+              'credentials_extended',
+              `STS refused credentials the SDK extended after they expired at ${original.toISOString()}: the credential source stopped refreshing`,
+              undefined,
+              e,
+            );
+          });
         const account = out.Account ?? '';
         const arn = out.Arn ?? '';
         ctx.facts.accountId = account;

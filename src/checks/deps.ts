@@ -1,7 +1,7 @@
 import type { ClientPool, CredentialHolder } from '../aws/clients.ts';
+import type { ResolvedCredentials } from '../aws/credential-chain.ts';
 import type { ImdsClient } from '../aws/imds-client.ts';
 import type { OwnKeys } from '../aws/own-keys.ts';
-import type { ResolvedCredentials } from '../aws/credential-chain.ts';
 
 /** Everything the checks do I/O with; built once by the service, shared by cycles and /diagnose. */
 export interface ProbeDeps {

@@ -28,6 +28,25 @@ function answeredWithError(e: unknown): boolean {
   return typeof status === 'number' && status >= 300;
 }
 
+/**
+ * radosgw answers an unknown SSE-KMS key id with 403 InvalidAccessKeyId. When
+ * STS accepted these very credentials in this cycle, the key id that failed
+ * is the KMS key's, not the access key's.
+ */
+function kmsKeyInDisguise(ctx: Ctx, e: unknown): CheckFailure | undefined {
+  const name = (e as { name?: unknown } | null)?.name;
+  const stsPassed =
+    ctx.earlier.get('credentials')?.status !== 'fail' && ctx.earlier.has('credentials');
+  if (name !== 'InvalidAccessKeyId' || ctx.config.kmsKeyId === undefined || !stsPassed)
+    return undefined;
+  return new CheckFailure(
+    'kms_key_not_found',
+    `PUT with SSE-KMS key ${ctx.config.kmsKeyId} was refused (InvalidAccessKeyId) although STS accepted these credentials: the KMS key id is unknown to the store`,
+    { kmsKeyId: ctx.config.kmsKeyId },
+    e,
+  );
+}
+
 function regionOf(ctx: Ctx): string {
   return ctx.config.aws.region ?? ctx.facts.region ?? 'us-east-1';
 }
@@ -100,7 +119,7 @@ export const s3Check: Check<ProbeDeps> = {
             .catch((e: unknown) => {
               // S3 answered with an error: nothing was written, nothing to clean up.
               if (answeredWithError(e)) ctx.deps.ownKeys.deleted(key);
-              throw e;
+              throw kmsKeyInDisguise(ctx, e) ?? e;
             });
           probe.putDone = true;
           return {

@@ -108,6 +108,7 @@ export async function runCheck<D>(
       if (deadline.aborted) error = deadlineError(step.name, timeoutMs, step.service);
       else if (err instanceof CheckFailure)
         error = {
+          ...(err.original === undefined ? {} : classify(err.original, step.service)),
           reason: err.reason,
           message: err.message,
           time: new Date().toISOString(),

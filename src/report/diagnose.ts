@@ -124,7 +124,7 @@ function observedText(o: Observed): string {
 
 /** `label  value`, wrapped with a hanging indent under the value. */
 function field(label: string, value: string, indent: string): string[] {
-  const head = `${indent}${label.padEnd(18)}`;
+  const head = `${indent}${label.padEnd(19)}`;
   return wrapProse(value, WIDTH, head, ' '.repeat(head.length));
 }
 
@@ -164,8 +164,8 @@ function remediationLines(rem: Remediation, indent: string): string[] {
   if (rem.blocks.length === 0) return lines;
   lines.push(`${indent}fix:`);
   rem.blocks.forEach((b, i) => {
-    // Blank lines around code so a triple-click copies only the command.
-    if (b.kind !== 'text' || (i > 0 && rem.blocks[i - 1]?.kind !== 'text')) lines.push('');
+    // Blank lines between blocks, so a triple-click or a selection copies one command.
+    if (i > 0 || b.kind !== 'text') lines.push('');
     lines.push(...blockLines(b, `${indent}  `));
   });
   return lines;
@@ -232,10 +232,9 @@ function factLines(facts: Facts): string[] {
   const lines = ['Facts learned'];
   for (const [label, value] of rows)
     if (value !== undefined) lines.push(...field(label, value, '  '));
-  const missing = rows
-    .slice(0, 6)
-    .filter(([, v]) => v === undefined)
-    .map(([l]) => l);
+  // The values fixes are filled with; when absent the fixes show placeholders.
+  const placeholders = new Set(['instance id', 'region', 'role', 'account', 'bucket']);
+  const missing = rows.filter(([l, v]) => placeholders.has(l) && v === undefined).map(([l]) => l);
   if (missing.length > 0) {
     lines.push(
       ...field('not learned', `${missing.join(', ')} (fixes show <PLACEHOLDERS> there)`, '  '),
@@ -250,7 +249,7 @@ export function renderDiagnoseText(r: DiagnoseReport): string {
   const lines = [verdictLine(r, top)];
   lines.push(
     ...wrapProse(
-      `s3-health ${r.version} on ${r.serviceId}, started ${r.startedAt}, took ${ms(r.durationMs)} (deadline ${ms(r.deadlineMs)})`,
+      `s3-health ${r.version} on ${r.serviceId} at ${r.startedAt}, ${ms(r.durationMs)} of ${ms(r.deadlineMs)}`,
       WIDTH,
     ),
   );

@@ -133,7 +133,7 @@ export const ROWS: Record<Reason, Row> = {
   env_static_keys: {
     title: 'static keys shadow the instance role',
     cause:
-      'AWS_ACCESS_KEY_ID ({accessKeyId}) is set, so every SDK signs with those keys and never asks IMDS for the credentials of role {roleName}.',
+      'AWS_ACCESS_KEY_ID ({envKeyId}) is set, so every SDK signs with those keys and never asks IMDS for the credentials of role {roleName}.',
     fix: [
       t(
         'Remove AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from .env.backend and the compose file; the runbook forbids static keys on EC2. Find them with:',
@@ -508,7 +508,7 @@ export const ROWS: Record<Reason, Row> = {
     ],
   },
   kms_access_denied: {
-    title: '{kmsAction} on the bucket key denied to role {roleName}',
+    title: '{kmsAction} denied on the KMS key',
     cause:
       "S3 could not use KMS key {kmsKeyArn} for role {roleName}: the {step} needs {kmsAction}, and the role's IAM policy or the key policy does not allow it.",
     fix: [
@@ -762,7 +762,11 @@ export const ROWS: Record<Reason, Row> = {
     fix: [
       t('Slim images: install the CA bundle in the Dockerfile (Debian/Ubuntu, then Alpine):'),
       code(
-        'RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates\nRUN apk add --no-cache ca-certificates',
+        [
+          'RUN apt-get update \\',
+          ' && apt-get install -y --no-install-recommends ca-certificates',
+          'RUN apk add --no-cache ca-certificates',
+        ].join('\n'),
       ),
       t(
         'Corporate proxy root: give it to Node and to Python (NODE_USE_SYSTEM_CA=1 also works on Node ≥ 24.6):',

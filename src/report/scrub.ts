@@ -6,7 +6,7 @@ import { maskKeyId } from '../config/mask.ts';
 const KEY_ID = /\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g;
 // A secret access key is 40 characters of base64; the lookarounds keep longer
 // base64 runs (x-amz-id-2, ARNs with slashes) intact.
-const SECRET_KEY = /(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g;
+const SECRET_KEY = /(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g;
 // Session tokens are hundreds of base64 characters; nothing legitimate is that long.
 const SESSION_TOKEN = /[A-Za-z0-9/+=]{120,}/g;
 

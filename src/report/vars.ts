@@ -70,6 +70,8 @@ export interface Vars {
   clockOffset: string;
   credentialSource: string;
   accessKeyId: string;
+  /** AWS_ACCESS_KEY_ID as set in the environment, masked. */
+  envKeyId: string;
   expiration: string;
   originalExpiration: string;
   expectedAccount: string;
@@ -302,6 +304,7 @@ export function learnVars(ctx: RemediationContext): Vars {
         facts.accessKeyId === undefined ? undefined : maskIfRaw(facts.accessKeyId),
         a.accessKeyIdMasked,
       ) ?? 'the access key',
+    envKeyId: a.accessKeyIdMasked ?? 'unset',
     expiration: facts.credentialsExpiration ?? 'an unknown time',
     originalExpiration:
       first(detail.originalExpiration, observedString(ctx.observed, 'originalExpiration')) ??
@@ -337,7 +340,7 @@ export function maskIfRaw(keyId: string): string {
 
 /** Fills `{name}` from vars in one pass; filled values are never re-scanned. */
 export function fill(template: string, vars: Vars): string {
-  return template.replace(/\{([A-Za-z]+)\}/g, (whole, name: string) =>
+  return template.replace(/\{([A-Za-z][A-Za-z0-9]*)\}/g, (whole, name: string) =>
     Object.hasOwn(vars, name) ? vars[name as VarName] : whole,
   );
 }

@@ -48,6 +48,23 @@ function shellTokens(line: string, state: { quote: string }): string[] {
   return tokens;
 }
 
+/** Keeps `--flag value` and `> file` on one line: a flag apart from its value reads as a typo. */
+function pairOptions(tokens: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const tok = tokens[i] ?? '';
+    const next = tokens[i + 1];
+    const takesValue = tok.startsWith('-') || tok === '>' || tok === '>>';
+    if (takesValue && next !== undefined && !next.startsWith('-')) {
+      out.push(`${tok} ${next}`);
+      i++;
+    } else {
+      out.push(tok);
+    }
+  }
+  return out;
+}
+
 /**
  * Wraps a shell command with ` \` continuations, breaking only between
  * arguments, so the wrapped text still pastes as the same command.
@@ -58,7 +75,7 @@ export function wrapShell(text: string, width: number, indent = ''): string[] {
   for (const raw of text.split('\n')) {
     const lead = /^\s*/.exec(raw)?.[0] ?? '';
     const startQuoted = state.quote !== '';
-    const tokens = shellTokens(raw.slice(lead.length), state);
+    const tokens = pairOptions(shellTokens(raw.slice(lead.length), state));
     if (indent.length + raw.length <= width || startQuoted || tokens.length < 2) {
       out.push(indent + raw);
       continue;

@@ -11,6 +11,8 @@ const ALERTS = join(PROM, 'alerts.yml');
 const ALERT_TESTS = join(PROM, 'alerts.test.yml');
 const SCRAPE = join(PROM, 'scrape.yml');
 const DASHBOARD = join(ROOT, 'deploy/grafana/s3-health.json');
+/** Grafana's data source variable reference, literally (not a JS placeholder). */
+const DS_UID = `\${DS_PROMETHEUS}`;
 
 // promtool can be slow to start on a busy 2-core machine; this is a limit, not an assertion.
 const SLOW = 60_000;
@@ -156,7 +158,7 @@ describe('deploy/prometheus', () => {
     const scrape = readFileSync(SCRAPE, 'utf8');
     expect(scrape).toMatch(/job_name:\s*s3-health\b/);
     expect(scrape).toMatch(/scrape_interval:\s*15s\b/);
-    expect(scrape).toContain("'s3-health:8080'");
+    expect(scrape).toMatch(/targets:\s*\[\s*["']s3-health:8080["']\s*\]/);
     const config = join(tmp, 'prometheus.yml');
     writeFileSync(
       config,
@@ -211,7 +213,7 @@ describe('deploy/prometheus', () => {
         expect(rule, `${name} ${key}`).toMatch(new RegExp(`^\\s+${key}:`, 'm'));
       }
       expect(rule, `${name} runbook_url`).toMatch(
-        /runbook_url: 'http:\/\/\{\{[^']*\$labels\.instance[^']*\}\}\/diagnose'/,
+        /runbook_url: (["'])http:\/\/\{\{[^"']*\$labels\.instance[^"']*\}\}\/diagnose\1/,
       );
     }
   });
@@ -236,13 +238,13 @@ describe('deploy/grafana/s3-health.json', () => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('is a dashboard on a ${DS_PROMETHEUS} data source with an instance variable', () => {
+  it('is a dashboard on the DS_PROMETHEUS data source variable, templated on instance', () => {
     const dashboard = loadDashboard();
     expect(dashboard.uid).toBe('s3-health');
     expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(39);
     const vars = new Map(dashboard.templating.list.map((v) => [v.name, v]));
     expect(vars.get('DS_PROMETHEUS')?.type).toBe('datasource');
-    expect(vars.get('instance')?.datasource?.uid).toBe('${DS_PROMETHEUS}');
+    expect(vars.get('instance')?.datasource?.uid).toBe(DS_UID);
 
     const panels = allPanels(dashboard);
     const ids = panels.map((p) => p.id);
@@ -250,15 +252,15 @@ describe('deploy/grafana/s3-health.json', () => {
     for (const panel of panels) {
       expect(panel.gridPos.x + panel.gridPos.w, panel.title).toBeLessThanOrEqual(24);
       if (panel.type === 'row') continue;
-      expect(panel.datasource?.uid, panel.title).toBe('${DS_PROMETHEUS}');
+      expect(panel.datasource?.uid, panel.title).toBe(DS_UID);
       expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
       for (const t of panel.targets ?? []) {
-        expect(t.datasource?.uid, panel.title).toBe('${DS_PROMETHEUS}');
+        expect(t.datasource?.uid, panel.title).toBe(DS_UID);
         expect(t.expr, panel.title).toMatch(/\$instance/);
       }
     }
     for (const a of dashboard.annotations.list) {
-      if (!a.builtIn) expect(a.datasource?.uid).toBe('${DS_PROMETHEUS}');
+      if (!a.builtIn) expect(a.datasource?.uid).toBe(DS_UID);
     }
 
     const titles = panels.map((p) => p.title).join('\n');

@@ -1,0 +1,77 @@
+// The local verification ground: an IMDS emulator handing out real
+// temporary credentials from radosgw's STS, an STS endpoint answering
+// GetCallerIdentity for them, and a bucket on the real radosgw. Used by the
+// tests and by `npm run demo`.
+import { randomBytes } from 'node:crypto';
+import { type ImdsEmulator, startImdsEmulator } from './imds-emulator.ts';
+import { linkImdsToSts } from './imds-sts-link.ts';
+import { assumeRoleSource, createBucket, type RgwInfo } from './rgw-info.ts';
+import { type StsEndpoint, startStsEndpoint } from './sts-endpoint.ts';
+
+export interface Ground {
+  imds: ImdsEmulator;
+  sts: StsEndpoint;
+  rgw: RgwInfo;
+  bucket: string;
+  /** The environment a sidecar needs to run against this ground (as an EC2 host would give it). */
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export interface GroundOptions {
+  bucket?: string;
+  /** Narrows the instance role for this ground (real per-action AccessDenied from rgw). */
+  sessionPolicy?: object;
+  tokensRequired?: boolean;
+  controlPort?: number;
+  durationSeconds?: number;
+}
+
+export const GROUND_IDENTITY = {
+  instanceId: 'i-0a1b2c3d4e5f67890',
+  region: 'eu-west-1',
+  availabilityZone: 'eu-west-1a',
+  accountId: '123456789012',
+  roleName: 's3-health-demo-role',
+};
+
+export async function startGround(rgw: RgwInfo, opts: GroundOptions = {}): Promise<Ground> {
+  const bucket = opts.bucket ?? `s3h-${randomBytes(4).toString('hex')}`;
+  await createBucket(rgw, bucket);
+  const sts = await startStsEndpoint({ host: '127.0.0.1', port: 0 });
+  let imds: ImdsEmulator;
+  try {
+    imds = await startImdsEmulator({
+      host: '127.0.0.1',
+      port: 0,
+      identity: GROUND_IDENTITY,
+      tokensRequired: opts.tokensRequired ?? false,
+      credentials: assumeRoleSource(rgw, {
+        sessionPolicy: opts.sessionPolicy,
+        durationSeconds: opts.durationSeconds,
+      }),
+      ...(opts.controlPort !== undefined ? { controlPort: opts.controlPort } : {}),
+    });
+  } catch (e) {
+    await sts.close();
+    throw e;
+  }
+  linkImdsToSts(imds, sts);
+  const env: Record<string, string> = {
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
+    AWS_ENDPOINT_URL_S3: rgw.endpoint,
+    AWS_ENDPOINT_URL_STS: sts.url,
+    S3_HEALTH_BUCKET: bucket,
+    S3_HEALTH_S3_FORCE_PATH_STYLE: 'true',
+  };
+  return {
+    imds,
+    sts,
+    rgw,
+    bucket,
+    env,
+    close: async () => {
+      await Promise.allSettled([imds.close(), sts.close()]);
+    },
+  };
+}

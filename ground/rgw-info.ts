@@ -1,0 +1,91 @@
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import type { EmulatorCreds } from './imds-emulator.ts';
+import type { StaticCreds } from './radosgw.ts';
+
+/** A running radosgw as plain data, so test processes can use one started elsewhere. */
+export interface RgwInfo {
+  endpoint: string;
+  region: string;
+  admin: StaticCreds;
+  /** A role allowing s3:*; tests narrow it per session with session policies. */
+  roleArn: string;
+  kmsKeys: string[];
+}
+
+export const PROBE_ROLE_POLICY = {
+  Version: '2012-10-17',
+  Statement: [{ Effect: 'Allow', Action: ['s3:*'], Resource: ['arn:aws:s3:::*'] }],
+};
+
+/** Session policy that allows everything but the given S3 actions: a real per-action AccessDenied. */
+export function denyActions(actions: string[]): object {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Action: ['s3:*'], Resource: ['arn:aws:s3:::*'] },
+      { Effect: 'Deny', Action: actions, Resource: ['arn:aws:s3:::*'] },
+    ],
+  };
+}
+
+export function adminS3(info: RgwInfo): S3Client {
+  return new S3Client({
+    endpoint: info.endpoint,
+    region: info.region,
+    credentials: info.admin,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+export async function createBucket(info: RgwInfo, name: string): Promise<void> {
+  const s3 = adminS3(info);
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: name }));
+  } catch (e) {
+    if ((e as { name?: string }).name !== 'BucketAlreadyOwnedByYou') throw e;
+  } finally {
+    s3.destroy();
+  }
+}
+
+/**
+ * A credential source for the IMDS emulator: real temporary credentials from
+ * rgw's STS, so the session token is checked and expiry enforced by S3 itself.
+ */
+export function assumeRoleSource(
+  info: RgwInfo,
+  opts: { sessionPolicy?: object; durationSeconds?: number } = {},
+): () => Promise<EmulatorCreds> {
+  return async () => {
+    const sts = new STSClient({
+      endpoint: info.endpoint,
+      region: info.region,
+      credentials: info.admin,
+    });
+    try {
+      const out = await sts.send(
+        new AssumeRoleCommand({
+          RoleArn: info.roleArn,
+          RoleSessionName: 'i-0123456789abcdef0',
+          DurationSeconds: opts.durationSeconds ?? 3600,
+          ...(opts.sessionPolicy ? { Policy: JSON.stringify(opts.sessionPolicy) } : {}),
+        }),
+      );
+      const c = out.Credentials;
+      if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+        throw new Error('rgw AssumeRole returned no credentials');
+      }
+      return {
+        accessKeyId: c.AccessKeyId,
+        secretAccessKey: c.SecretAccessKey,
+        sessionToken: c.SessionToken,
+        expiration: c.Expiration,
+      };
+    } finally {
+      sts.destroy();
+    }
+  };
+}

@@ -1,0 +1,37 @@
+// One real radosgw for the whole run (it takes seconds to start): tests get
+// its address, admin keys and a probe role through `inject('rgw')`.
+import type { TestProject } from 'vitest/node';
+import { type Radosgw, radosgwInstalled, startRadosgw } from '../../ground/radosgw.ts';
+import { PROBE_ROLE_POLICY, type RgwInfo } from '../../ground/rgw-info.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    rgw: RgwInfo;
+  }
+}
+
+let rgw: Radosgw | undefined;
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  if (!radosgwInstalled()) {
+    throw new Error(
+      'radosgw is not installed: the S3 peer of the tests is a real radosgw. Run scripts/install-peers.sh (as .ci/run does).',
+    );
+  }
+  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  const t0 = Date.now();
+  rgw = await startRadosgw();
+  const roleArn = await rgw.createRole('s3-health-probe', PROBE_ROLE_POLICY);
+  const info: RgwInfo = {
+    endpoint: rgw.endpoint,
+    region: rgw.region,
+    admin: rgw.admin,
+    roleArn,
+    kmsKeys: rgw.kmsKeys,
+  };
+  project.provide('rgw', info);
+  process.stdout.write(`[ground] radosgw ${rgw.endpoint} ready in ${Date.now() - t0} ms\n`);
+  return async () => {
+    await rgw?.stop();
+  };
+}

@@ -1,0 +1,44 @@
+import type { CheckName, CheckResult } from '../../src/checks/check.ts';
+import { createDeps } from '../../src/checks/create-deps.ts';
+import type { ProbeDeps } from '../../src/checks/deps.ts';
+import { enabledChecks } from '../../src/checks/index.ts';
+import { parseConfig } from '../../src/config/parse.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { runCycle } from '../../src/engine/cycle.ts';
+
+/**
+ * Points this test process at a ground: the SDK reads process.env itself, so
+ * the variables are set for real, exactly as a container would have them.
+ */
+export function useEnv(env: Record<string, string>): Config {
+  for (const [k, v] of Object.entries(env)) process.env[k] = v;
+  const parsed = parseConfig(process.env, 'test-host');
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  return parsed.config;
+}
+
+export function clearEnv(names: string[]): void {
+  for (const n of names) delete process.env[n];
+}
+
+export const quiet = { warn: () => {}, debug: () => {} };
+
+export async function cycle(
+  config: Config,
+  deps: ProbeDeps = createDeps(config, quiet),
+): Promise<Map<CheckName, CheckResult>> {
+  const out = await runCycle(enabledChecks(config.checks), deps, config);
+  return out.results;
+}
+
+/** `{ imds: 'pass', credentials: 'fail:blocked' }` — one line to assert a whole chain. */
+export function summary(results: Map<CheckName, CheckResult>): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (const [name, r] of results)
+    o[name] = r.status === 'pass' ? 'pass' : `${r.status}:${r.reason}`;
+  return o;
+}
+
+export function failedStep(r: CheckResult | undefined): string | undefined {
+  return r?.steps.find((s) => s.status === 'fail')?.name;
+}
