@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The one test command (npm test): lint, typecheck, every tier. Runs under the
+# pinned Node 24 (npm puts node_modules/.bin first on PATH).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "[test] node $(node --version)"
+case "$(node --version)" in v24.*) ;; *) echo "[test] Node 24 required (npm ci installs it)"; exit 1 ;; esac
+npx biome check .
+npx tsc -p tsconfig.json --noEmit
+npx tsc -p tsconfig.build.json
+npx vitest run "$@"
+if [ -d test/system ] && ls test/system/*.test.ts >/dev/null 2>&1; then
+  npx vitest run --config vitest.system.config.ts
+fi
