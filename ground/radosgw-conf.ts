@@ -90,7 +90,9 @@ paxos min wait = 0.01
 objecter tick interval = 0.2
 
 [${RGW_NAME}]
-rgw frontends = beast endpoint=127.0.0.1:${l.rgwPort}
+# Without tcp_nodelay beast's separate header/body writes meet the client's
+# delayed ACK: every GET takes ~45 ms instead of ~5 ms.
+rgw frontends = beast endpoint=127.0.0.1:${l.rgwPort} tcp_nodelay=1
 rgw thread pool size = 64
 rgw crypt require ssl = false
 rgw crypt s3 kms backend = testing

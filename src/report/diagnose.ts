@@ -207,7 +207,7 @@ function passLine(result: CheckResult): string {
   return long.length <= WIDTH ? long : `[+]${result.check} ok (${ms(result.durationMs)})`;
 }
 
-function factLines(facts: Facts): string[] {
+function factLines(facts: Facts, config: Config): string[] {
   const rows: [string, string | undefined][] = [
     ['instance id', facts.instanceId],
     ['region', facts.region],
@@ -219,7 +219,7 @@ function factLines(facts: Facts): string[] {
     ['credential source', facts.credentialSource],
     ['access key id', facts.accessKeyId === undefined ? undefined : maskIfRaw(facts.accessKeyId)],
     ['credentials expire', facts.credentialsExpiration],
-    ['bucket', facts.bucket],
+    ['bucket', facts.bucket ?? config.bucket],
     ['bucket region', facts.bucketRegion],
     ['probe prefix', facts.prefix],
     ['kms key', facts.kmsKeyId],
@@ -269,7 +269,7 @@ export function renderDiagnoseText(r: DiagnoseReport): string {
   }
   const passing = ordered.filter((c) => c.status === 'pass');
   if (passing.length > 0) lines.push('', ...passing.map(passLine));
-  lines.push('', ...factLines(r.facts));
+  lines.push('', ...factLines(r.facts, r.config));
   return `${lines.map((l) => l.trimEnd()).join('\n')}\n`;
 }
 

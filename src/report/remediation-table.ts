@@ -71,11 +71,13 @@ const CHECK_IMDS_FIRST = t(
 );
 
 const CALLER_IDENTITY = [
-  t('See which identity the containers really get:'),
-  sh('docker compose exec s3-health s3-health diagnose'),
-  t('or, from a container with the AWS CLI and the same environment:'),
-  sh('aws sts get-caller-identity'),
+  t('See which identity a container with the same environment gets:'),
+  sh('docker run --rm --env-file .env.backend amazon/aws-cli sts get-caller-identity'),
 ];
+
+// A throwaway busybox in the sidecar's own network namespace sees its routes and resolver.
+const IN_SIDECAR_NETNS =
+  'docker run --rm --network container:$(docker compose ps -q s3-health) busybox';
 
 const KEY_POLICY_EDIT = [
   sh(
@@ -267,10 +269,9 @@ export const ROWS: Record<Reason, Row> = {
       'Nothing answers at {imdsEndpoint} ({code}): this is not an EC2 instance, the container network has no route to the metadata address, or AWS_EC2_METADATA_SERVICE_ENDPOINT points at something that is not running.',
     fix: [
       ...IMDS_FROM_CONTAINER,
-      t('Check the route from inside the container and any endpoint override:'),
-      sh(
-        "docker compose exec s3-health sh -c 'ip route get 169.254.169.254; env | grep AWS_EC2_METADATA'",
-      ),
+      t("Check the route from the sidecar's network, and any endpoint override:"),
+      sh(`${IN_SIDECAR_NETNS} ip route get 169.254.169.254`),
+      sh('docker compose exec s3-health env | grep AWS_EC2_METADATA'),
       t(
         'Not on EC2 (local development)? Use a profile (runbook §2) and drop imds from S3_HEALTH_CHECKS.',
       ),
@@ -295,9 +296,8 @@ export const ROWS: Record<Reason, Row> = {
       MODIFY_ENDPOINT_ENABLED,
       t('Verify:'),
       DESCRIBE_METADATA_OPTIONS,
-      t(
-        'If an account default or declarative policy disables IMDS, change it there: aws ec2 get-instance-metadata-defaults --region {region}',
-      ),
+      t('If an account default or a declarative policy disables IMDS, change it there:'),
+      sh('aws ec2 get-instance-metadata-defaults --region {region}'),
     ],
   },
   imds_unauthorized: {
@@ -434,12 +434,12 @@ export const ROWS: Record<Reason, Row> = {
   credentials_wrong_account: {
     title: 'credentials from the wrong account',
     cause:
-      'STS says the caller {callerArn} is in account {accountId}, not in the expected {expectedAccount}.',
+      'STS says the caller is in account {accountId}, not in the expected {expectedAccount} (caller: {callerArn}).',
     fix: [
       t(
         "The credentials came from {credentialSource}. Static keys or a profile from another account shadow the role (see the environment check), or the instance carries another account's profile. If the expectation is wrong, fix S3_HEALTH_EXPECTED_ACCOUNT.",
       ),
-      ...CALLER_IDENTITY.slice(2),
+      ...CALLER_IDENTITY,
     ],
   },
   credentials_wrong_role: {
@@ -466,7 +466,7 @@ export const ROWS: Record<Reason, Row> = {
       t(
         'RegionDisabledException: use a region enabled for the account (AWS_REGION). Otherwise check the credentials and the network path to {stsEndpoint} (AWS_ENDPOINT_URL_STS overrides it):',
       ),
-      ...CALLER_IDENTITY.slice(2),
+      ...CALLER_IDENTITY,
     ],
   },
 
@@ -584,7 +584,10 @@ export const ROWS: Record<Reason, Row> = {
     ],
   },
   s3_wrong_region: {
-    title: 'bucket {bucket} is in {bucketRegion}',
+    title: (v) =>
+      v.bucketRegion.startsWith('<')
+        ? 'bucket {bucket} is in another region'
+        : 'bucket {bucket} is in {bucketRegion}',
     cause:
       'Bucket {bucket} lives in {bucketRegion}, but the requests were signed for {requestRegion}.',
     fix: [
@@ -660,7 +663,7 @@ export const ROWS: Record<Reason, Row> = {
 
   // -- every service --------------------------------------------------------------
   invalid_access_key: {
-    title: 'access key {accessKeyId} unknown to AWS',
+    title: 'access key unknown to AWS',
     cause:
       'AWS does not know access key {accessKeyId} from {credentialSource}: a deleted or mistyped key, a temporary key without its session token, or static keys left in the environment shadowing the role.',
     fix: [
@@ -692,7 +695,8 @@ export const ROWS: Record<Reason, Row> = {
     ],
   },
   clock_skew: {
-    title: 'host clock off by {clockOffset}',
+    title: (v) =>
+      /^[+-]/.test(v.clockOffset) ? 'host clock off by {clockOffset}' : 'host clock out of sync',
     cause:
       'The host clock is off by {clockOffset} from AWS time ({code}), so requests carry a timestamp AWS refuses.',
     fix: [
@@ -700,10 +704,9 @@ export const ROWS: Record<Reason, Row> = {
         'Containers share the host clock: fix time sync on the host. The Amazon Time Sync Service is at 169.254.169.123:',
       ),
       sh('chronyc tracking; chronyc sources'),
-      sh(
-        "echo 'server 169.254.169.123 prefer iburst' | sudo tee /etc/chrony.d/amazon-time-sync.sources",
-      ),
-      sh('sudo systemctl restart chronyd'),
+      t('Make /etc/chrony.conf use it (Amazon Linux does by default), then restart:'),
+      code('server 169.254.169.123 prefer iburst minpoll 4 maxpoll 4'),
+      sh('sudo systemctl restart chronyd  # chrony on Debian/Ubuntu'),
     ],
   },
   timeout: {
@@ -750,8 +753,8 @@ export const ROWS: Record<Reason, Row> = {
     cause:
       'There is no route to {target} ({code}): the container network lacks a route there (a custom network without 169.254.0.0/16, or IPv6 IMDS on a non-Nitro instance).',
     fix: [
-      t('Check the route from inside the container:'),
-      sh('docker compose exec s3-health ip route get {host}'),
+      t("Check the route from the sidecar's network:"),
+      sh(`${IN_SIDECAR_NETNS} ip route get {host}`),
       t('For IMDS over IPv6 the instance needs HttpProtocolIpv6=enabled; else use IPv4.'),
     ],
   },

@@ -274,7 +274,7 @@ export function learnVars(ctx: RemediationContext): Vars {
     accountId: account ?? PLACEHOLDER.accountId,
     roleName: roleName ?? PLACEHOLDER.roleName,
     roleArn,
-    callerArn: facts.callerArn ?? detail.arn ?? 'an unknown principal',
+    callerArn: facts.callerArn ?? detail.arn ?? 'not learned',
     instanceProfileName:
       instanceProfileName(facts.instanceProfileArn) ?? PLACEHOLDER.instanceProfileName,
     bucket: first(facts.bucket, config.bucket) ?? PLACEHOLDER.bucket,
@@ -303,8 +303,8 @@ export function learnVars(ctx: RemediationContext): Vars {
       first(
         facts.accessKeyId === undefined ? undefined : maskIfRaw(facts.accessKeyId),
         a.accessKeyIdMasked,
-      ) ?? 'the access key',
-    envKeyId: a.accessKeyIdMasked ?? 'unset',
+      ) ?? '(id not learned)',
+    envKeyId: a.accessKeyIdMasked ?? 'masked',
     expiration: facts.credentialsExpiration ?? 'an unknown time',
     originalExpiration:
       first(detail.originalExpiration, observedString(ctx.observed, 'originalExpiration')) ??

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import type { CheckResult, ClassifiedError } from '../../src/checks/check.ts';
 import { REASONS } from '../../src/checks/reasons.ts';
 import {
-  type DiagnoseReport,
   exitCodeFor,
   renderDiagnoseJson,
   renderDiagnoseText,
@@ -126,11 +125,11 @@ describe('text report', () => {
       '[-]imds failed: imds_hop_limit_tokens_required (42 ms)',
       '[-]credentials failed: blocked by imds',
       '[-]s3 failed: blocked by imds',
-      '[!]environment warning: env_proxy_without_no_proxy (12 ms)',
+      '[!]environment warning: env_proxy_without_no_proxy (25 ms)',
     ]);
     expect(text).toContain('1001 ms');
     expect(text).toContain(`--instance-id ${INSTANCE_ID} --region ${REGION}`);
-    expect(text).toContain('not learned         role, account, bucket');
+    expect(text).toContain('  not learned        role, account (fixes show <PLACEHOLDERS> there)');
   });
 
   it('shows the step, codes, request ids and time of the failing call', () => {
@@ -374,5 +373,3 @@ describe('exit codes', () => {
     expect(exitCodeFor('error')).toBe(3);
   });
 });
-
-export type { DiagnoseReport };
