@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { clientBinary, docker, engineEnv } from './docker-client.ts';
 import { processStartTime, run, runOk, signal } from './docker-proc.ts';
 import { type EngineRecord, newRecordOwner, saveRecord } from './docker-registry.ts';
-import { reapStaleEngines, teardownEngine } from './docker-teardown.ts';
+import { reapStaleEngines, type TeardownPhases, teardownEngine } from './docker-teardown.ts';
 
 export { type BaseImageResult, ensureBaseImage } from './base-image.ts';
 
@@ -43,8 +43,8 @@ export interface DockerEngine {
   env: NodeJS.ProcessEnv;
   /** the daemon's folders and dockerd.log */
   stateDir: string;
-  /** engine start, and stop once it ran */
-  readonly timings: { startMs: number; stopMs: number | null };
+  /** engine start, and stop (with its steps) once it ran */
+  readonly timings: { startMs: number; stopMs: number | null; stopPhases?: TeardownPhases };
   /** the docker CLI (Debian's 20.10 client when present); never rejects on a non-zero exit */
   exec(
     args: string[],
@@ -250,7 +250,7 @@ async function waitReady(socket: string, exited: () => boolean, timeoutMs: numbe
 
 function createEngine(record: EngineRecord, startMs: number): DockerEngine {
   const env = engineEnv(record.socket, record.stateDir);
-  const timings: { startMs: number; stopMs: number | null } = { startMs, stopMs: null };
+  const timings: DockerEngine['timings'] = { startMs, stopMs: null };
   let stopping: Promise<void> | undefined;
   return {
     socket: record.socket,
@@ -290,7 +290,7 @@ function createEngine(record: EngineRecord, startMs: number): DockerEngine {
         const t0 = performance.now();
         live.delete(record.id);
         try {
-          await teardownEngine(record);
+          timings.stopPhases = await teardownEngine(record);
         } finally {
           timings.stopMs = Math.round(performance.now() - t0);
         }

@@ -49,14 +49,20 @@ async function deleteNetns(record: EngineRecord): Promise<string[]> {
   return del.code === 0 ? [] : [`ip netns del ${record.netns}: ${del.stderr.trim()}`];
 }
 
-export async function teardownEngine(record: EngineRecord): Promise<void> {
+/** Milliseconds per teardown step, for the benchmarks. */
+export type TeardownPhases = Record<string, number>;
+
+export async function teardownEngine(record: EngineRecord): Promise<TeardownPhases> {
   const problems: string[] = [];
+  const phases: TeardownPhases = {};
   const step = async (name: string, fn: () => Promise<string[] | undefined>) => {
+    const t0 = performance.now();
     try {
       problems.push(...((await fn()) ?? []));
     } catch (err) {
       problems.push(`${name}: ${(err as Error).message}`);
     }
+    phases[name] = Math.round(performance.now() - t0);
   };
   if (record.dockerdPid !== undefined && processAlive(record.dockerdPid, record.dockerdStart)) {
     await step('remove containers', async () => {
@@ -78,8 +84,11 @@ export async function teardownEngine(record: EngineRecord): Promise<void> {
     rmSync(record.stateDir, { recursive: true, force: true });
     return [];
   });
-  if (problems.length === 0) dropRecord(record.id);
-  else throw new Error(`docker engine ${record.id} teardown incomplete:\n${problems.join('\n')}`);
+  if (problems.length === 0) {
+    dropRecord(record.id);
+    return phases;
+  }
+  throw new Error(`docker engine ${record.id} teardown incomplete:\n${problems.join('\n')}`);
 }
 
 /** Tears down engines whose owning process died without doing so; returns their ids. */

@@ -403,8 +403,11 @@ export const ROWS: Record<Reason, Row> = {
       ),
       sh(
         [
-          'TOKEN=$(curl -sS -X PUT {imdsEndpoint}/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 60")',
-          'curl -sS -H "X-aws-ec2-metadata-token: $TOKEN" {imdsEndpoint}/latest/meta-data/iam/security-credentials/{roleName} | grep -v -e Secret -e Token',
+          'TOKEN=$(curl -sS -X PUT {imdsEndpoint}/latest/api/token \\',
+          '  -H "X-aws-ec2-metadata-token-ttl-seconds: 60")',
+          'curl -sS -H "X-aws-ec2-metadata-token: $TOKEN" \\',
+          '  {imdsEndpoint}/latest/meta-data/iam/security-credentials/{roleName} \\',
+          '  | grep -v -e Secret -e Token',
         ].join('\n'),
       ),
     ],

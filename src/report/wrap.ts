@@ -30,6 +30,8 @@ export function wrapProse(text: string, width: number, indent = '', hanging = in
 function shellTokens(line: string, state: { quote: string }): string[] {
   const tokens: string[] = [];
   let cur = '';
+  // Depth of `$( … )`: a command substitution stays one argument.
+  let depth = 0;
   for (const ch of line) {
     if (state.quote !== '') {
       if (ch === state.quote) state.quote = '';
@@ -37,7 +39,13 @@ function shellTokens(line: string, state: { quote: string }): string[] {
     } else if (ch === "'" || ch === '"') {
       state.quote = ch;
       cur += ch;
-    } else if (ch === ' ') {
+    } else if (ch === '(' && cur.endsWith('$')) {
+      depth++;
+      cur += ch;
+    } else if (ch === ')' && depth > 0) {
+      depth--;
+      cur += ch;
+    } else if (ch === ' ' && depth === 0) {
       if (cur !== '') tokens.push(cur);
       cur = '';
     } else {
