@@ -58,7 +58,8 @@ async function probeS3(
     const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     const bytes = Buffer.from(await (got.Body?.transformToByteArray() ?? new Uint8Array()));
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
-    if (!bytes.equals(body)) return { ok: false, ms: performance.now() - t0, errorName: 'Mismatch' };
+    if (!bytes.equals(body))
+      return { ok: false, ms: performance.now() - t0, errorName: 'Mismatch' };
     return { ok: true, ms: performance.now() - t0 };
   } catch (e) {
     const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;

@@ -52,23 +52,27 @@ function reply(res: ServerResponse, status: number, doc: unknown): void {
 }
 
 /** Same routes as the emulator's TCP control plane (ground/imds-control.ts), minus faults. */
+function route(imds: ImdsEmulator, method: string, path: string): [number, unknown] {
+  if (method === 'GET' && path === '/state') return [200, imds.state()];
+  if (method === 'GET' && path === '/counters') return [200, imds.counters()];
+  if (method === 'PUT' && path === '/counters/reset') {
+    imds.resetCounters();
+    return [200, imds.counters()];
+  }
+  const tokens = /^\/tokens-required\/(true|false)$/.exec(path);
+  if (method === 'PUT' && tokens) {
+    imds.setTokensRequired(tokens[1] === 'true');
+    return [200, imds.state()];
+  }
+  return [404, { error: `no route ${method} ${path}` }];
+}
+
 function controlHandler(imds: ImdsEmulator) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     req.resume();
     const path = new URL(req.url ?? '/', 'http://control').pathname;
-    const method = req.method ?? 'GET';
-    if (method === 'GET' && path === '/state') return reply(res, 200, imds.state());
-    if (method === 'GET' && path === '/counters') return reply(res, 200, imds.counters());
-    if (method === 'PUT' && path === '/counters/reset') {
-      imds.resetCounters();
-      return reply(res, 200, imds.counters());
-    }
-    const tokens = /^\/tokens-required\/(true|false)$/.exec(path);
-    if (method === 'PUT' && tokens) {
-      imds.setTokensRequired(tokens[1] === 'true');
-      return reply(res, 200, imds.state());
-    }
-    reply(res, 404, { error: `no route ${method} ${path}` });
+    const [status, doc] = route(imds, req.method ?? 'GET', path);
+    reply(res, status, doc);
   };
 }
 

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createDeps } from './checks/create-deps.ts';
 import { EXIT_CONFIG, formatProblems, parseConfig } from './config/parse.ts';
-import { redactedConfig } from './config/redact.ts';
+import { redactConfig } from './config/redact.ts';
 import { createDiagnoser } from './engine/diagnose-run.ts';
 import { serve } from './main.ts';
 import { exitCodeFor, renderDiagnoseJson, renderDiagnoseText } from './report/diagnose.ts';
@@ -62,7 +62,7 @@ function config(): number {
     process.stdout.write(`${formatProblems(parsed.problems)}\n`);
     return EXIT_CONFIG;
   }
-  process.stdout.write(`${JSON.stringify(redactedConfig(parsed.config), null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify(redactConfig(parsed.config), null, 2)}\n`);
   return 0;
 }
 

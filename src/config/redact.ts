@@ -1,8 +1,21 @@
+import { redactUrl } from '../report/scrub.ts';
 import type { Config } from './schema.ts';
 
-/** Config as shown to people: the diagnose token hidden; AWS keys were never kept (masked at parse). */
-export function redactedConfig(
-  c: Config,
-): Omit<Config, 'diagnoseToken'> & { diagnoseToken: string | null } {
-  return { ...c, diagnoseToken: c.diagnoseToken === undefined ? null : '(set)' };
+/** Configuration as reports may show it: no diagnose token, no proxy passwords. */
+export function redactConfig(config: Config): Record<string, unknown> {
+  const { diagnoseToken, aws, ...rest } = config;
+  return {
+    ...rest,
+    diagnoseTokenSet: diagnoseToken !== undefined,
+    aws: {
+      ...aws,
+      httpProxy: redactUrl(aws.httpProxy),
+      httpsProxy: redactUrl(aws.httpsProxy),
+      imdsEndpoint: redactUrl(aws.imdsEndpoint),
+      endpointUrl: redactUrl(aws.endpointUrl),
+      endpointUrlS3: redactUrl(aws.endpointUrlS3),
+      endpointUrlSts: redactUrl(aws.endpointUrlSts),
+      containerFullUri: redactUrl(aws.containerFullUri),
+    },
+  };
 }

@@ -7,9 +7,10 @@ import {
   type Status,
   type StepResult,
 } from '../checks/check.ts';
+import { redactConfig } from '../config/redact.ts';
 import type { Config } from '../config/schema.ts';
 import { type FixBlock, type Remediation, remediate } from './remediation.ts';
-import { redactUrl, scrubSecrets } from './scrub.ts';
+import { scrubSecrets } from './scrub.ts';
 import { maskIfRaw } from './vars.ts';
 import { indentBlock, wrapProse, wrapShell } from './wrap.ts';
 
@@ -297,25 +298,6 @@ function scrubObserved(o: Observed): Observed {
   return Object.fromEntries(
     Object.entries(o).map(([k, v]) => [k, typeof v === 'string' ? scrubSecrets(v) : v]),
   );
-}
-
-/** Configuration as reports may show it: no diagnose token, no proxy passwords. */
-export function redactConfig(config: Config): Record<string, unknown> {
-  const { diagnoseToken, aws, ...rest } = config;
-  return {
-    ...rest,
-    diagnoseTokenSet: diagnoseToken !== undefined,
-    aws: {
-      ...aws,
-      httpProxy: redactUrl(aws.httpProxy),
-      httpsProxy: redactUrl(aws.httpsProxy),
-      imdsEndpoint: redactUrl(aws.imdsEndpoint),
-      endpointUrl: redactUrl(aws.endpointUrl),
-      endpointUrlS3: redactUrl(aws.endpointUrlS3),
-      endpointUrlSts: redactUrl(aws.endpointUrlSts),
-      containerFullUri: redactUrl(aws.containerFullUri),
-    },
-  };
 }
 
 /** The same report for machines; `undefined` fields vanish in JSON.stringify. */

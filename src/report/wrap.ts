@@ -75,7 +75,8 @@ function pairOptions(tokens: string[]): string[] {
 
 /**
  * Wraps a shell command with ` \` continuations, breaking only between
- * arguments, so the wrapped text still pastes as the same command.
+ * arguments, so the wrapped text still pastes as the same command. A quoted
+ * argument or `$( … )` is never split, so table rows keep those short.
  */
 export function wrapShell(text: string, width: number, indent = ''): string[] {
   const out: string[] = [];

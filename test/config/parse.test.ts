@@ -310,7 +310,7 @@ describe('every problem at once', () => {
   });
 
   it('shortens very long values in the message', () => {
-    const text = formatProblems(problems({ S3_HEALTH_BUCKET: 'b'.repeat(500) }));
+    const text = formatProblems(problems({ S3_HEALTH_PREFIX: 'b'.repeat(500) }));
     expect(text).not.toContain('b'.repeat(81));
     expect(text).toContain('...');
   });

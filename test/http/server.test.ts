@@ -144,7 +144,8 @@ describe('after cycles on a healthy ground', () => {
     const doc = (await (await fetch(`${base}/`)).json()) as Record<string, unknown>;
     expect(doc.version).toBe('9.9.9-test');
     expect(doc.endpoints).toHaveProperty('/diagnose');
-    expect(doc.config).toHaveProperty('diagnoseToken', null);
+    expect(doc.config).toHaveProperty('diagnoseTokenSet', false);
+    expect(doc.config).not.toHaveProperty('diagnoseToken');
   });
 
   it('odd methods and paths get clear 4xx, never a crash', async () => {

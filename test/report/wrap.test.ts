@@ -12,7 +12,7 @@ function unwrap(lines: string[]): string {
 describe('wrapShell', () => {
   it('breaks between arguments only, keeps --flag value, quotes and $( ) whole', () => {
     const cmd =
-      "docker run --rm --network container:$(docker compose ps -q s3-health) busybox sh -c 'ip route get 169.254.169.254 && echo reachable from the sidecar network' --query 'Reservations[0].Instances[0].MetadataOptions'";
+      "docker run --rm --network container:$(docker compose ps -q s3-health) busybox sh -c 'ip route get 169.254.169.254 && echo reachable' --query 'Reservations[0].Instances[0].MetadataOptions'";
     const lines = wrapShell(cmd, 60, '  ');
     expect(lines.length).toBeGreaterThan(1);
     expect(unwrap(lines)).toBe(cmd);

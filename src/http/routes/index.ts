@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { redactedConfig } from '../../config/redact.ts';
+import { redactConfig } from '../../config/redact.ts';
 import { healthDocument } from '../../report/health.ts';
 import type { AppContext } from '../context.ts';
 
@@ -25,7 +25,7 @@ export const indexRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
       health: healthDocument(snap, { version: ctx.version, serviceId: ctx.config.hostname }),
       facts: snap.facts,
       lastResults: Object.fromEntries(snap.checks.map((c) => [c.name, c.state.last ?? null])),
-      config: redactedConfig(ctx.config),
+      config: redactConfig(ctx.config),
     });
   });
 };
