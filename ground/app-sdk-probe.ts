@@ -24,10 +24,16 @@ export interface AppSdkOutcome {
     ok: boolean;
     /** wall time of the first credential fetch through the default chain */
     ms: number;
-    /** the SDK logged its silent IMDSv1 fallback */
+    /**
+     * The SDK took its IMDSv1 fallback path (it logs "using v1 fallback" when
+     * the token PUT fails): with `ok` the credentials came over IMDSv1;
+     * without, the fallback was blocked or refused too.
+     */
     v1Fallback: boolean;
     errorName?: string;
     errorMessage?: string;
+    /** what the SDK logged (debug and warn), for post-mortems */
+    log: string[];
   };
   /** absent when no credentials were obtained */
   s3?: { ok: boolean; ms: number; errorName?: string; httpStatus?: number };
@@ -87,15 +93,19 @@ export async function probeApp(bucket: string, keyPrefix: string): Promise<AppSd
       credentials: {
         ok: false,
         ms: performance.now() - t0,
-        v1Fallback: debug.some((l) => /v1 fallback/.test(l)),
+        v1Fallback: debug.some((l) => /using v1 fallback/.test(l)),
         ...errorFields(e),
+        log: debug.slice(-30),
       },
     };
   }
   const ms = performance.now() - t0;
-  const v1Fallback = debug.some((l) => /v1 fallback/.test(l));
+  const v1Fallback = debug.some((l) => /using v1 fallback/.test(l));
   const key = `${keyPrefix}${randomBytes(6).toString('hex')}`;
-  return { credentials: { ok: true, ms, v1Fallback }, s3: await probeS3(provider, bucket, key) };
+  return {
+    credentials: { ok: true, ms, v1Fallback, log: debug.slice(-30) },
+    s3: await probeS3(provider, bucket, key),
+  };
 }
 
 async function main(): Promise<void> {

@@ -60,6 +60,8 @@ export interface BaseImageResult {
   nodeVersion?: string;
   npmVersion?: string;
   sizeBytes?: number;
+  /** seconds per step: assembly steps when assembled, and the import */
+  phases?: Record<string, number>;
 }
 
 export interface PreparedImage {
@@ -67,6 +69,8 @@ export interface PreparedImage {
   nodeVersion: string;
   npmVersion: string;
   fromCache: boolean;
+  /** seconds per assembly step; empty when taken from the cache */
+  phases: Record<string, number>;
 }
 
 interface ImageMeta {
@@ -82,18 +86,31 @@ function removeWorkDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
+async function timed(
+  phases: Record<string, number>,
+  name: string,
+  fn: () => Promise<void>,
+): Promise<void> {
+  const t0 = performance.now();
+  await fn();
+  phases[name] = Math.round(performance.now() - t0) / 1000;
+}
+
 async function buildRootfsTar(
   work: string,
   out: string,
   mirror: string,
   arch: string,
+  phases: Record<string, number>,
 ): Promise<void> {
   const root = join(work, 'rootfs');
-  await debootstrap(root, mirror, arch);
-  slim(root);
-  await addNodeUser(root);
-  await tarDir(root, `${out}.partial`);
-  renameSync(`${out}.partial`, out);
+  await timed(phases, 'debootstrap', () => debootstrap(root, mirror, arch));
+  await timed(phases, 'rootfs', async () => {
+    slim(root);
+    await addNodeUser(root);
+    await tarDir(root, `${out}.partial`);
+    renameSync(`${out}.partial`, out);
+  });
 }
 
 async function buildImageTar(
@@ -140,16 +157,22 @@ export async function prepareBaseImage(opts: BaseImageOptions = {}): Promise<Pre
     `node-${nodeVersion}-${SUITE}-slim-${arch}-${rootfsKey}.tar`,
   );
   const cached = readMeta(imageTar);
-  if (cached !== undefined) return { tarPath: imageTar, ...cached, fromCache: true };
+  if (cached !== undefined) return { tarPath: imageTar, ...cached, fromCache: true, phases: {} };
   return withCacheLock('base-image', 30 * 60_000, async () => {
     const meanwhile = readMeta(imageTar);
-    if (meanwhile !== undefined) return { tarPath: imageTar, ...meanwhile, fromCache: true };
+    if (meanwhile !== undefined)
+      return { tarPath: imageTar, ...meanwhile, fromCache: true, phases: {} };
     const rootfsTar = cachePath('rootfs', `debian-${SUITE}-minbase-${arch}-${rootfsKey}.tar`);
     const work = mkdtempSync(join(cacheSubdir('tmp'), 'build-'));
+    const phases: Record<string, number> = {};
     try {
-      if (!existsSync(rootfsTar)) await buildRootfsTar(work, rootfsTar, mirror, arch);
-      const meta = await buildImageTar(rootfsTar, work, imageTar, nodeVersion, arch);
-      return { tarPath: imageTar, ...meta, fromCache: false };
+      if (!existsSync(rootfsTar)) await buildRootfsTar(work, rootfsTar, mirror, arch, phases);
+      let meta: ImageMeta | undefined;
+      await timed(phases, 'node', async () => {
+        meta = await buildImageTar(rootfsTar, work, imageTar, nodeVersion, arch);
+      });
+      if (meta === undefined) throw new Error('image tarball not assembled');
+      return { tarPath: imageTar, ...meta, fromCache: false, phases };
     } finally {
       removeWorkDir(work);
     }
@@ -181,6 +204,7 @@ export async function ensureBaseImage(
   });
   if (present.code === 0) return { tag, built: false, seconds: seconds(), source: 'engine' };
   const image = await prepareBaseImage(opts);
+  const tImport = performance.now();
   const imported = await engine.exec(importArgs(image, tag), { timeoutMs: 5 * 60_000 });
   if (imported.code !== 0)
     throw new Error(`docker import ${tag} failed: ${imported.stderr.trim()}`);
@@ -195,5 +219,6 @@ export async function ensureBaseImage(
     nodeVersion: image.nodeVersion,
     npmVersion: image.npmVersion,
     sizeBytes: Number(size.stdout.trim()) || undefined,
+    phases: { ...image.phases, import: Math.round(performance.now() - tImport) / 1000 },
   };
 }

@@ -51,7 +51,12 @@ export function createService(config: Config, logger: Logger, version: string): 
       ),
     onError: (err) => logger.error({ err }, 'probe cycle crashed'),
   });
-  const diagnose = createDiagnoser(config, createDeps(config, sdkLog, true), version);
+  const diagnose = createDiagnoser(
+    config,
+    createDeps(config, sdkLog, true),
+    version,
+    () => store.facts,
+  );
   const app = buildServer(
     { config, store, metrics, version, startedAt: Date.now(), diagnose },
     logger,

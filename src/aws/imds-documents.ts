@@ -96,3 +96,10 @@ export function parseRegion(body: string): string | undefined {
   const v = body.trim();
   return REGION_RE.test(v) ? v : undefined;
 }
+
+/** The identity document's account id: known even when STS cannot be reached. */
+export function parseIdentityDocumentAccount(body: string): string | undefined {
+  const o = parseObject(body);
+  const account = s(o?.accountId);
+  return account && /^\d{12}$/.test(account) ? account : undefined;
+}

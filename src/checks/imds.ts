@@ -1,6 +1,7 @@
 import { type ImdsAnswer, ImdsError } from '../aws/imds-client.ts';
 import {
   parseIamInfo,
+  parseIdentityDocumentAccount,
   parseInstanceId,
   parseRegion,
   parseRoleCredentials,
@@ -164,6 +165,14 @@ export const imdsCheck: Check<ProbeDeps> = {
           }
           if (info.value.instanceProfileArn)
             ctx.facts.instanceProfileArn = info.value.instanceProfileArn;
+          if (ctx.deps.deep) {
+            // /diagnose only: the account fills the fixes even when STS is what broke.
+            const doc = await get(ctx, session, '/latest/dynamic/instance-identity/document').catch(
+              () => undefined,
+            );
+            const account = doc === undefined ? undefined : parseIdentityDocumentAccount(doc);
+            if (account) ctx.facts.accountId = account;
+          }
           return {
             observed: {
               instanceId,

@@ -1,10 +1,25 @@
-import type { CheckResult } from '../checks/check.ts';
+import type { CheckResult, Facts } from '../checks/check.ts';
 import type { ProbeDeps } from '../checks/deps.ts';
 import { enabledChecks } from '../checks/index.ts';
 import type { Config } from '../config/schema.ts';
 import type { DiagnoseReport } from '../report/diagnose.ts';
 import { runCycle } from './cycle.ts';
 import { worst } from './state.ts';
+
+/**
+ * Identifiers earlier cycles learned fill the gaps of a run that could not
+ * learn them (with IMDS unusable the instance id is otherwise unknown); they
+ * do not change while the process lives. Anything the live run saw wins.
+ */
+function withKnownIds(live: Facts, known: Facts): Facts {
+  const { instanceId, region, availabilityZone, accountId, roleName, instanceProfileArn } = known;
+  const ids = { instanceId, region, availabilityZone, accountId, roleName, instanceProfileArn };
+  const filled: Facts = { ...live };
+  for (const [k, v] of Object.entries(ids) as [keyof typeof ids, string | undefined][]) {
+    if (v !== undefined && filled[k] === undefined) filled[k] = v;
+  }
+  return filled;
+}
 
 function hitDeadline(results: Iterable<CheckResult>): boolean {
   for (const r of results) {
@@ -21,6 +36,7 @@ export function createDiagnoser(
   config: Config,
   deps: ProbeDeps,
   version: string,
+  knownFacts: () => Facts = () => ({}),
 ): () => Promise<DiagnoseReport> {
   const checks = enabledChecks(config.checks);
   let inFlight: Promise<DiagnoseReport> | undefined;
@@ -37,7 +53,7 @@ export function createDiagnoser(
       deadlineMs: Math.round(config.timeoutSeconds * 1000 * checks.length),
       timedOut: hitDeadline(results),
       results,
-      facts: outcome.facts,
+      facts: withKnownIds(outcome.facts, knownFacts()),
       config,
     };
   };

@@ -28,6 +28,8 @@ import {
 import { CLI, runDiagnose } from './support/sidecar-cli.ts';
 
 const TABLE_FILE = join(tmpdir(), 's3-health-hop-limit-matrix.md');
+/** Every row in full (remediation text, SDK error messages), for post-mortems. */
+const ROWS_FILE = join(tmpdir(), 's3-health-hop-limit-matrix.json');
 const NAMESPACES: readonly Ns[] = ['host', 'container'];
 const CELL_TIMEOUT = 120_000;
 
@@ -108,7 +110,8 @@ describe('IMDS hop limit on a simulated EC2 instance (network namespaces, real T
           '',
         ].join('\n');
         writeFileSync(TABLE_FILE, text);
-        console.log(`${text}\n(table written to ${TABLE_FILE})`);
+        writeFileSync(ROWS_FILE, `${JSON.stringify({ rows, mutationRows }, null, 2)}\n`);
+        console.log(`${text}\n(table written to ${TABLE_FILE}, every row in full to ${ROWS_FILE})`);
       }
     } finally {
       await sim?.close();
@@ -147,6 +150,10 @@ describe('IMDS hop limit on a simulated EC2 instance (network namespaces, real T
             const { instanceId, region } = s().aws.identity;
             expect(container?.sidecar.remediationText).toContain(
               `--instance-id ${instanceId} --region ${region}`,
+            );
+            // The measured penalty reaches the report, not only the metrics.
+            expect(container?.sidecar.remediationText).toContain(
+              `${container?.sidecar.penaltyMs} ms`,
             );
           }
         });

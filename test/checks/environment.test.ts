@@ -1,0 +1,173 @@
+// The environment lint through runCheck with configs parsed from env, as the service builds them.
+import { describe, expect, it } from 'vitest';
+import type { CheckResult } from '../../src/checks/check.ts';
+import type { ProbeDeps } from '../../src/checks/deps.ts';
+import { environmentCheck, noProxyCovers } from '../../src/checks/environment.ts';
+import { parseConfig } from '../../src/config/parse.ts';
+import { runCheck } from '../../src/engine/run-check.ts';
+
+// The environment check reads the parsed config only; it never touches a client.
+const NO_DEPS = {} as ProbeDeps;
+const BASE = {
+  KB_STORAGE_URI: 's3://acme-kb-prod/kb/',
+  AWS_REGION: 'eu-west-1',
+  AWS_DEFAULT_REGION: 'eu-west-1',
+};
+const BOTH = '169.254.169.254,169.254.170.2';
+
+async function lint(env: Record<string, string>): Promise<CheckResult> {
+  const parsed = parseConfig({ ...BASE, ...env }, 'host-1');
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  return runCheck(
+    environmentCheck,
+    { config: parsed.config, facts: {}, deps: NO_DEPS, earlier: new Map() },
+    5000,
+  );
+}
+
+function stepOf(r: CheckResult, name: string) {
+  return r.steps.find((s) => s.name === name);
+}
+
+describe('environment check', () => {
+  it('a clean environment passes every step', async () => {
+    const r = await lint({});
+    expect(r.status).toBe('pass');
+    expect(r.steps.map((s) => [s.name, s.status])).toEqual([
+      ['credentials-env', 'pass'],
+      ['region', 'pass'],
+      ['proxy', 'pass'],
+      ['imds-switch', 'pass'],
+    ]);
+  });
+
+  it('static keys with imds on -> warn env_static_keys, key shown masked only', async () => {
+    const r = await lint({
+      AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    });
+    expect(r).toMatchObject({ status: 'warn', reason: 'env_static_keys' });
+    expect(r.output).toContain('AKIA…MPLE');
+    expect(stepOf(r, 'credentials-env')?.observed).toEqual({
+      accessKeyId: 'AKIA…MPLE',
+      profile: null,
+    });
+    const json = JSON.stringify(r);
+    expect(json).not.toContain('AKIAIOSFODNN7EXAMPLE');
+    expect(json).not.toContain('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY');
+  });
+
+  it('static keys without the imds check are what the operator chose', async () => {
+    const r = await lint({ AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE', S3_HEALTH_CHECKS: 's3' });
+    expect(r.status).toBe('pass');
+  });
+
+  it('AWS_PROFILE with imds on -> warn env_profile_set', async () => {
+    const r = await lint({ AWS_PROFILE: 'dev' });
+    expect(r).toMatchObject({ status: 'warn', reason: 'env_profile_set' });
+    expect(r.output).toContain('AWS_PROFILE=dev');
+  });
+
+  it('both container credential URIs -> warn env_container_credentials_conflict', async () => {
+    const r = await lint({
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2/credentials/abc',
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:9000/creds',
+    });
+    expect(r.reason).toBe('env_container_credentials_conflict');
+  });
+
+  it('AWS_REGION vs AWS_DEFAULT_REGION -> warn env_region_mismatch', async () => {
+    const r = await lint({ AWS_DEFAULT_REGION: 'us-east-1' });
+    expect(r).toMatchObject({ status: 'warn', reason: 'env_region_mismatch' });
+    expect(stepOf(r, 'region')?.observed).toEqual({
+      AWS_REGION: 'eu-west-1',
+      AWS_DEFAULT_REGION: 'us-east-1',
+    });
+  });
+
+  it('one of the two regions alone is no mismatch', async () => {
+    expect((await lint({ AWS_DEFAULT_REGION: '' })).status).toBe('pass');
+  });
+
+  it('no region and no imds check -> warn env_region_missing', async () => {
+    const r = await lint({ AWS_REGION: '', AWS_DEFAULT_REGION: '', S3_HEALTH_CHECKS: 's3' });
+    expect(r.reason).toBe('env_region_missing');
+  });
+
+  it.each([
+    ['HTTPS_PROXY', undefined],
+    ['HTTP_PROXY', '169.254.169.254'],
+    ['https_proxy', '169.254.170.2'],
+    ['http_proxy', 'localhost,.internal'],
+    ['HTTPS_PROXY', '169.254.169.254:80,169.254.170.2:80'],
+  ])('%s with NO_PROXY=%j -> warn env_proxy_without_no_proxy', async (proxyVar, noProxy) => {
+    const r = await lint({
+      [proxyVar]: 'http://proxy.internal:3128',
+      ...(noProxy === undefined ? {} : { NO_PROXY: noProxy }),
+    });
+    expect(r).toMatchObject({ status: 'warn', reason: 'env_proxy_without_no_proxy' });
+    expect(stepOf(r, 'proxy')?.observed.proxy).toBe(true);
+  });
+
+  it('names exactly the metadata addresses NO_PROXY lacks', async () => {
+    const r = await lint({ HTTPS_PROXY: 'http://p:3128', NO_PROXY: '169.254.169.254' });
+    expect(r.output).toContain('lacks 169.254.170.2:');
+    expect(r.output).not.toContain('169.254.169.254,');
+  });
+
+  it.each([
+    ['NO_PROXY', BOTH],
+    ['no_proxy', ` localhost , ${BOTH} `],
+    ['NO_PROXY', '*'],
+    ['NO_PROXY', 'localhost,*'],
+  ])('a proxy with %s=%j passes', async (name, value) => {
+    const r = await lint({ HTTPS_PROXY: 'http://proxy.internal:3128', [name]: value });
+    expect(r.status).toBe('pass');
+  });
+
+  it('AWS_EC2_METADATA_DISABLED=true with imds on -> fail env_imds_disabled', async () => {
+    const r = await lint({ AWS_EC2_METADATA_DISABLED: 'true' });
+    expect(r).toMatchObject({ status: 'fail', reason: 'env_imds_disabled' });
+    expect(r.output).toContain('AWS_EC2_METADATA_DISABLED=true');
+    expect(stepOf(r, 'imds-switch')?.status).toBe('fail');
+  });
+
+  it('AWS_EC2_METADATA_DISABLED=false is fine', async () => {
+    expect((await lint({ AWS_EC2_METADATA_DISABLED: 'false' })).status).toBe('pass');
+  });
+
+  it('AWS_EC2_METADATA_DISABLED=true without the imds check is fine', async () => {
+    const r = await lint({ AWS_EC2_METADATA_DISABLED: 'true', S3_HEALTH_CHECKS: 'credentials' });
+    expect(r.status).toBe('pass');
+  });
+
+  it('warnings keep every step running; a failure after them wins', async () => {
+    const r = await lint({
+      AWS_PROFILE: 'dev',
+      AWS_DEFAULT_REGION: 'us-east-1',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+    expect(r.steps.map((s) => s.status)).toEqual(['warn', 'warn', 'pass', 'fail']);
+    expect(r.reason).toBe('env_imds_disabled');
+  });
+});
+
+describe('noProxyCovers', () => {
+  it.each([
+    [undefined, '169.254.169.254', false],
+    ['', '169.254.169.254', false],
+    ['*', '169.254.169.254', true],
+    ['localhost, *', '169.254.169.254', true],
+    ['169.254.169.254', '169.254.169.254', true],
+    [' 169.254.169.254 ', '169.254.169.254', true],
+    ['169.254.169.25', '169.254.169.254', false],
+    ['169.254.169.2544', '169.254.169.254', false],
+    ['169.254.169.254:80', '169.254.169.254', false],
+    ['.internal', 'imds.internal', true],
+    ['.internal', 'internal', false],
+    ['.INTERNAL', 'imds.internal', true],
+    ['localhost,127.0.0.1', '169.254.170.2', false],
+  ] as [string | undefined, string, boolean][])('NO_PROXY=%j covers %s: %s', (np, host, want) => {
+    expect(noProxyCovers(np, host)).toBe(want);
+  });
+});

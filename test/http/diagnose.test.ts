@@ -1,0 +1,284 @@
+// GET /diagnose against the real ground: each cause the ground can produce is
+// injected, and the report must name it first and carry the fix with the
+// ground's real ids. Plus: token guard, shared runs, deadlines, and a secret
+// scan over every output the service has.
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { GROUND_IDENTITY, type Ground, startGround } from '../../ground/ground.ts';
+import { denyActions } from '../../ground/rgw-info.ts';
+import { createService, type Service } from '../../src/service.ts';
+import { clearEnv, useEnv } from '../support/sidecar.ts';
+
+const rgw = inject('rgw');
+const TOKEN = 'diagnose-token-0123456789';
+const logs: string[] = [];
+const secrets = new Set<string>();
+let ground: Ground;
+
+interface Running {
+  svc: Service;
+  url: string;
+}
+
+async function serve(env: Record<string, string>): Promise<Running> {
+  const config = useEnv({
+    ...env,
+    S3_HEALTH_TIMEOUT_SECONDS: '2',
+    S3_HEALTH_INTERVAL_SECONDS: '60',
+  });
+  const sink = new Writable({
+    write(chunk: Buffer, _e, cb) {
+      logs.push(chunk.toString());
+      cb();
+    },
+  });
+  const svc = createService(config, pino({ level: 'trace' }, sink), 'test');
+  await svc.app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = svc.app.server.address();
+  if (addr === null || typeof addr === 'string') throw new Error('no address');
+  return { svc, url: `http://127.0.0.1:${addr.port}` };
+}
+
+async function diagnoseText(
+  env: Record<string, string>,
+): Promise<{ status: number; text: string }> {
+  const r = await serve(env);
+  try {
+    const res = await fetch(`${r.url}/diagnose`);
+    return { status: res.status, text: await res.text() };
+  } finally {
+    await r.svc.stop();
+  }
+}
+
+function track(g: Ground): Ground {
+  g.imds.onCredentials((c) => {
+    secrets.add(c.secretAccessKey);
+    secrets.add(c.sessionToken);
+  });
+  return g;
+}
+
+beforeAll(async () => {
+  ground = track(await startGround(rgw));
+});
+afterAll(async () => {
+  await ground?.close();
+  // The secret scan covers every log line any test in this file produced.
+  const all = logs.join('');
+  expect(secrets.size).toBeGreaterThan(0);
+  for (const s of secrets) expect(all.includes(s), 'a secret reached the logs').toBe(false);
+});
+
+const { instanceId, region, roleName, accountId } = GROUND_IDENTITY;
+
+describe('the report names the cause first and fills the fix with real ids', () => {
+  it('hop limit 1, tokens optional: warn, modify-instance-metadata-options with the instance id', async () => {
+    ground.imds.setFault('token-blackhole');
+    try {
+      const { status, text } = await diagnoseText(ground.env);
+      expect(status).toBe(200);
+      expect(text.split('\n')[0]).toMatch(/^WARN/);
+      expect(text.split('\n')[0]).toMatch(/imds/);
+      expect(text).toContain(`--instance-id ${instanceId} --region ${region}`);
+      expect(text).toContain('--http-put-response-hop-limit 2');
+    } finally {
+      ground.imds.setFault('none');
+    }
+  });
+
+  it('hop limit 1, tokens required: fail with the same fix and blocked checks', async () => {
+    ground.imds.setFault('token-blackhole');
+    ground.imds.setTokensRequired(true);
+    try {
+      const { status, text } = await diagnoseText(ground.env);
+      expect(status).toBe(503);
+      expect(text.split('\n')[0]).toMatch(/^FAIL/);
+      expect(text).toContain('imds_hop_limit_tokens_required');
+      // Nothing could be learned from IMDS: the placeholder stays, never a guess.
+      expect(text).toContain('--instance-id <INSTANCE_ID>');
+      expect(text).toMatch(/credentials.*blocked by imds/);
+    } finally {
+      ground.imds.setFault('none');
+      ground.imds.setTokensRequired(false);
+    }
+  });
+
+  it.each([
+    ['no-role', 'imds_no_role'],
+    ['disabled', 'imds_disabled'],
+  ] as const)('IMDS %s -> %s with the instance id', async (fault, reason) => {
+    ground.imds.setFault(fault);
+    try {
+      const { status, text } = await diagnoseText(ground.env);
+      expect(status).toBe(503);
+      expect(text.split('\n').slice(0, 3).join('\n')).toContain('imds');
+      expect(text).toContain(reason);
+      expect(text).toContain(fault === 'no-role' ? instanceId : '<INSTANCE_ID>');
+    } finally {
+      ground.imds.setFault('none');
+    }
+  });
+
+  it.each([
+    ['s3:PutObject', 'put'],
+    ['s3:GetObject', 'head'],
+    ['s3:DeleteObject', 'delete'],
+  ])(
+    'AccessDenied on %s: the exact statement for the role, bucket and prefix',
+    async (action, step) => {
+      const denied = track(await startGround(rgw, { sessionPolicy: denyActions([action]) }));
+      try {
+        const { status, text } = await diagnoseText(denied.env);
+        expect(status).toBe(503);
+        expect(text.split('\n')[0]).toContain(`s3 ${step}`);
+        expect(text).toMatch(new RegExp(`"Action": \\[\\s*"${action}"\\s*\\]`));
+        expect(text).toContain(`arn:aws:s3:::${denied.bucket}/healthcheck/*`);
+        expect(text).toContain(`--role-name ${roleName}`);
+      } finally {
+        await denied.close();
+      }
+    },
+  );
+
+  it('unknown KMS key: kms_key_not_found naming the key', async () => {
+    const { text } = await diagnoseText({
+      ...ground.env,
+      S3_HEALTH_SSE: 'aws:kms',
+      S3_HEALTH_KMS_KEY_ID: 'no-such-key',
+    });
+    clearEnv(['S3_HEALTH_SSE', 'S3_HEALTH_KMS_KEY_ID']);
+    expect(text).toContain('kms_key_not_found');
+    expect(text).toContain('no-such-key');
+  });
+
+  it('missing bucket: s3_no_such_bucket with the account', async () => {
+    const { text } = await diagnoseText({ ...ground.env, S3_HEALTH_BUCKET: 'no-such-bucket-s3h' });
+    expect(text.split('\n')[0]).toContain('s3 put');
+    expect(text).toContain('s3_no_such_bucket');
+    expect(text).toContain('no-such-bucket-s3h');
+    expect(text).toContain(accountId);
+  });
+
+  it('proxy without NO_PROXY and static keys are linted with their fixes', async () => {
+    const { text } = await diagnoseText({
+      ...ground.env,
+      HTTPS_PROXY: 'http://user:hunter2@proxy.internal:3128',
+      NO_PROXY: 'localhost,127.0.0.1',
+    });
+    clearEnv(['HTTPS_PROXY', 'NO_PROXY']);
+    expect(text).toContain('env_proxy_without_no_proxy');
+    expect(text).toContain('169.254.169.254');
+    expect(text).not.toContain('hunter2');
+  });
+
+  it('AWS_EC2_METADATA_DISABLED=true: the environment names it', async () => {
+    const { text } = await diagnoseText({ ...ground.env, AWS_EC2_METADATA_DISABLED: 'true' });
+    clearEnv(['AWS_EC2_METADATA_DISABLED']);
+    expect(text).toContain('env_imds_disabled');
+  });
+
+  it('credentials expiring: the report says when', async () => {
+    ground.imds.setFault('credentials-expiring', { expiresInSeconds: 120 });
+    try {
+      const { text } = await diagnoseText(ground.env);
+      expect(text).toContain('credentials_expiring');
+    } finally {
+      ground.imds.setFault('none');
+    }
+  });
+});
+
+it('ids learned by earlier cycles fill a report whose run could not learn them', async () => {
+  const r = await serve(ground.env);
+  try {
+    r.svc.scheduler.start();
+    while (r.svc.store.cycles < 1) await new Promise((x) => setTimeout(x, 20));
+    ground.imds.setFault('token-blackhole');
+    ground.imds.setTokensRequired(true);
+    const text = await (await fetch(`${r.url}/diagnose`)).text();
+    expect(text).toContain('imds_hop_limit_tokens_required');
+    expect(text).toContain(`--instance-id ${instanceId} --region ${region}`);
+  } finally {
+    ground.imds.setFault('none');
+    ground.imds.setTokensRequired(false);
+    await r.svc.stop();
+  }
+});
+
+describe('the endpoint itself', () => {
+  let r: Running;
+  beforeAll(async () => {
+    r = await serve({ ...ground.env, S3_HEALTH_DIAGNOSE_TOKEN: TOKEN });
+  });
+  afterAll(async () => {
+    clearEnv(['S3_HEALTH_DIAGNOSE_TOKEN']);
+    await r.svc.stop();
+  });
+
+  it('needs the bearer token when one is configured', async () => {
+    expect((await fetch(`${r.url}/diagnose`)).status).toBe(401);
+    const wrong = await fetch(`${r.url}/diagnose`, { headers: { authorization: 'Bearer nope' } });
+    expect(wrong.status).toBe(401);
+    const ok = await fetch(`${r.url}/diagnose`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toMatch(/^PASS/);
+  });
+
+  it('answers JSON with ?format=json or Accept, carrying request ids', async () => {
+    const headers = { authorization: `Bearer ${TOKEN}` };
+    const a = await fetch(`${r.url}/diagnose?format=json`, { headers });
+    const b = await fetch(`${r.url}/diagnose`, {
+      headers: { ...headers, accept: 'application/json' },
+    });
+    for (const res of [a, b]) expect(res.headers.get('content-type')).toContain('application/json');
+    const doc = (await a.json()) as { status: string; checks: { check: string }[] };
+    expect(doc.status).toBe('pass');
+    expect(doc.checks.map((c) => c.check)).toEqual(['environment', 'imds', 'credentials', 's3']);
+    expect(JSON.stringify(doc)).toMatch(/"requestId":"tx0/);
+  });
+
+  it('shares one run between concurrent callers', async () => {
+    ground.imds.resetCounters();
+    const headers = { authorization: `Bearer ${TOKEN}` };
+    const all = await Promise.all(
+      Array.from({ length: 5 }, () => fetch(`${r.url}/diagnose?format=json`, { headers })),
+    );
+    const starts = await Promise.all(
+      all.map(async (x) => ((await x.json()) as { startedAt: string }).startedAt),
+    );
+    expect(new Set(starts).size).toBe(1);
+    expect(ground.imds.counters().byPath['/latest/meta-data/instance-id']).toBe(1);
+  });
+
+  it('finishes within its deadline when IMDS hangs, saying which step hung', async () => {
+    ground.imds.setFault('hang');
+    try {
+      const t0 = Date.now();
+      const res = await fetch(`${r.url}/diagnose?format=json`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
+      const doc = (await res.json()) as { deadlineMs: number; timedOut: boolean };
+      expect(res.status).toBe(503);
+      expect(Date.now() - t0).toBeLessThan(doc.deadlineMs + 2000);
+      expect(JSON.stringify(doc)).toContain('imds_timeout');
+    } finally {
+      ground.imds.setFault('none');
+    }
+  });
+
+  it('never shows a secret: /diagnose, /, /metrics, /healthz scanned', async () => {
+    const headers = { authorization: `Bearer ${TOKEN}` };
+    const bodies = await Promise.all(
+      ['/diagnose', '/diagnose?format=json', '/', '/metrics', '/healthz', '/healthz?verbose'].map(
+        async (p) => (await fetch(`${r.url}${p}`, { headers })).text(),
+      ),
+    );
+    expect(secrets.size).toBeGreaterThan(0);
+    for (const body of bodies) {
+      for (const s of secrets) expect(body.includes(s)).toBe(false);
+      expect(body.includes(TOKEN)).toBe(false);
+    }
+  });
+});
