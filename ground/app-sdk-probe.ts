@@ -17,7 +17,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { fromInstanceMetadata, fromNodeProviderChain } from '@aws-sdk/credential-providers';
 
 export interface AppSdkOutcome {
   credentials: {
@@ -32,6 +32,11 @@ export interface AppSdkOutcome {
     v1Fallback: boolean;
     errorName?: string;
     errorMessage?: string;
+    /**
+     * The default chain hides why IMDS failed; on failure the IMDS provider
+     * alone is asked once more, only to name the cause (not timed).
+     */
+    imdsCause?: string;
     /** what the SDK logged (debug and warn), for post-mortems */
     log: string[];
   };
@@ -80,6 +85,17 @@ async function probeS3(
   }
 }
 
+async function imdsCause(): Promise<string> {
+  try {
+    await fromInstanceMetadata()();
+    return 'none: IMDS answered on a second try';
+  } catch (e) {
+    const status = (e as { statusCode?: unknown }).statusCode;
+    const { errorName, errorMessage } = errorFields(e);
+    return `${errorName}${typeof status === 'number' ? ` ${status}` : ''}: ${errorMessage.slice(0, 120)}`;
+  }
+}
+
 export async function probeApp(bucket: string, keyPrefix: string): Promise<AppSdkOutcome> {
   const debug: string[] = [];
   const note = (...a: unknown[]) => debug.push(a.map(String).join(' '));
@@ -89,10 +105,12 @@ export async function probeApp(bucket: string, keyPrefix: string): Promise<AppSd
   try {
     await provider();
   } catch (e) {
+    const ms = performance.now() - t0;
     return {
       credentials: {
         ok: false,
-        ms: performance.now() - t0,
+        ms,
+        imdsCause: await imdsCause(),
         v1Fallback: debug.some((l) => /using v1 fallback/.test(l)),
         ...errorFields(e),
         log: debug.slice(-30),

@@ -29,6 +29,16 @@ export class OwnKeys {
     return KEY_RE.test(key.slice(this.ownPrefix.length));
   }
 
+  /**
+   * Takes over a key a killed predecessor wrote: only one in our exact
+   * format under our own prefix (so never a foreign object).
+   */
+  adopt(key: string): boolean {
+    if (!isOwnKeyFormat(key, this.ownPrefix).ok) return false;
+    this.written.add(key);
+    return true;
+  }
+
   deleted(key: string): void {
     this.written.delete(key);
   }

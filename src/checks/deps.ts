@@ -10,6 +10,8 @@ export interface ProbeDeps {
   holder: CredentialHolder;
   ownKeys: OwnKeys;
   resolveCredentials: (signal: AbortSignal) => Promise<ResolvedCredentials>;
+  /** Whether the once-per-process sweep of a predecessor's leftovers has run. */
+  leftovers: { swept: boolean };
   /** Deep mode (/diagnose) collects extra detail a cycle skips. */
   deep: boolean;
 }

@@ -1,8 +1,8 @@
 import type { Check, CheckName, CheckResult, Facts } from '../checks/check.ts';
 import type { ProbeDeps } from '../checks/deps.ts';
-import { deleteOwn } from '../checks/s3.ts';
 import type { Config } from '../config/schema.ts';
 import { blockedResult, runCheck } from './run-check.ts';
+import { type LeftoverHook, sweepLeftovers, sweepPending } from './sweep.ts';
 
 export interface CycleOutcome {
   results: Map<CheckName, CheckResult>;
@@ -10,9 +10,6 @@ export interface CycleOutcome {
   startedAt: number;
   finishedAt: number;
 }
-
-/** Keys we could not delete are retried each cycle; past this many the oldest are given up. */
-const MAX_PENDING_KEYS = 100;
 
 /**
  * One pass down the chain. A check whose dependency failed is reported as
@@ -23,7 +20,7 @@ export async function runCycle(
   deps: ProbeDeps,
   config: Config,
   signal?: AbortSignal,
-  onLeftover?: (key: string, err: unknown) => void,
+  onLeftover?: LeftoverHook,
 ): Promise<CycleOutcome> {
   const startedAt = Date.now();
   const facts: Facts = {
@@ -59,30 +56,11 @@ export async function runCycle(
     results.set(check.name, result);
   }
   await sweepPending(deps, config, facts, results, onLeftover);
+  if (!deps.leftovers.swept && results.get('s3')?.status === 'pass') {
+    deps.leftovers.swept = true;
+    await sweepLeftovers(deps, config, facts, results, onLeftover).catch((err: unknown) =>
+      onLeftover?.(config.ownPrefix, err),
+    );
+  }
   return { results, facts, startedAt, finishedAt: Date.now() };
-}
-
-/** Deletes probe objects a failed or abandoned round-trip left behind (ours only). */
-export async function sweepPending(
-  deps: ProbeDeps,
-  config: Config,
-  facts: Facts,
-  results: ReadonlyMap<CheckName, CheckResult>,
-  onLeftover?: (key: string, err: unknown) => void,
-): Promise<void> {
-  const pending = deps.ownKeys.pending();
-  if (pending.length === 0 || deps.holder.resolved === undefined) return;
-  const ctx = { config, facts, deps, earlier: results, signal: AbortSignal.timeout(1) };
-  const perKeyMs = Math.min(2000, Math.round(config.timeoutSeconds * 1000));
-  for (const key of pending) {
-    try {
-      await deleteOwn(ctx, key, perKeyMs);
-    } catch (err) {
-      onLeftover?.(key, err);
-    }
-  }
-  const left = deps.ownKeys.pending();
-  for (const key of left.slice(0, Math.max(0, left.length - MAX_PENDING_KEYS))) {
-    deps.ownKeys.deleted(key);
-  }
 }

@@ -97,7 +97,10 @@ function hopText(hop: Cell['hop']): string {
 }
 
 function sdkText(app: AppSdkOutcome): string {
-  if (!app.credentials.ok) return `error ${app.credentials.errorName}`;
+  if (!app.credentials.ok) {
+    const cause = app.credentials.imdsCause?.split(':')[0];
+    return `error ${app.credentials.errorName}${cause ? ` (IMDS: ${cause})` : ''}`;
+  }
   return app.credentials.v1Fallback ? 'ok via IMDSv1 fallback' : 'ok via IMDSv2';
 }
 
