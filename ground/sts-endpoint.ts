@@ -1,6 +1,7 @@
 /**
- * A minimal STS endpoint that answers only GetCallerIdentity, in the real
- * awsQuery XML shape, for the credentials registered with it. radosgw does not
+ * A minimal STS endpoint that answers GetCallerIdentity, in the real
+ * awsQuery XML shape, for the credentials registered with it, plus the
+ * unsigned actions plugged in with serveUnsigned(). radosgw does not
  * implement GetCallerIdentity (405), so tests and the demo point the SDK here.
  *
  * Checks, in the order a caller meets them: SigV4 header present and
@@ -26,9 +27,23 @@ export interface StsIdentity {
 
 export type StsFault = 'none' | 'reset' | 'slow' | 'hang' | 'error500';
 
+/** What an action served without a signature answers: its result document, or an STS error. */
+export type UnsignedAnswer = { ok: true; xml: string } | { ok: false; error: StsError };
+
+/**
+ * An action real STS accepts unsigned (AssumeRoleWithWebIdentity): it gets the
+ * request's parameters (form or query) and the request id it must echo.
+ */
+export type UnsignedAction = (
+  param: (name: string) => string | null,
+  requestId: string,
+) => Promise<UnsignedAnswer>;
+
 export interface StsEndpoint {
   url: string;
   register(accessKeyId: string, id: StsIdentity): void;
+  /** Serves `action` without authentication, after the fault modes (see ground/sts-web-identity.ts). */
+  serveUnsigned(action: string, handler: UnsignedAction): void;
   setFault(f: StsFault, opts?: { delayMs?: number }): void;
   /** requests received, whatever their outcome */
   calls(): number;
@@ -40,7 +55,7 @@ const API_VERSION = '2011-06-15';
 const MAX_BODY = 64 * 1024;
 const MAX_SKEW_MS = 15 * 60 * 1000;
 
-interface StsError {
+export interface StsError {
   status: number;
   type: 'Sender' | 'Receiver';
   code: string;
@@ -129,6 +144,7 @@ export async function startStsEndpoint(
 ): Promise<StsEndpoint> {
   const host = opts.host ?? '127.0.0.1';
   const identities = new Map<string, StsIdentity>();
+  const unsignedActions = new Map<string, UnsignedAction>();
   const delays = new Delays();
   let fault: StsFault = 'none';
   let delayMs = 2000;
@@ -248,6 +264,13 @@ export async function startStsEndpoint(
         : new URLSearchParams();
     const param = (name: string) => form.get(name) ?? url.searchParams.get(name);
 
+    const unsigned = unsignedActions.get(param('Action') ?? '');
+    if (unsigned !== undefined && param('Version') === API_VERSION) {
+      const answer = await unsigned(param, requestId);
+      if (res.destroyed) return;
+      if (!answer.ok) return sendError(res, requestId, answer.error);
+      return sendXml(res, 200, requestId, answer.xml);
+    }
     const who = await authenticate(req, path, url.searchParams, body);
     if (res.destroyed) return;
     if ('code' in who) return sendError(res, requestId, who);
@@ -283,6 +306,9 @@ export async function startStsEndpoint(
     url: httpUrl(host, port),
     register(accessKeyId, id) {
       identities.set(accessKeyId, id);
+    },
+    serveUnsigned(action, handler) {
+      unsignedActions.set(action, handler);
     },
     setFault(f, fo = {}) {
       fault = f;

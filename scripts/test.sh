@@ -3,6 +3,8 @@
 # pinned Node 24 (npm puts node_modules/.bin first on PATH).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The real peers (radosgw, promtool, docker, iptables) come from Debian's packages.
+bash scripts/install-peers.sh
 echo "[test] node $(node --version)"
 case "$(node --version)" in v24.*) ;; *) echo "[test] Node 24 required (npm ci installs it)"; exit 1 ;; esac
 npx biome check .

@@ -13,6 +13,15 @@ export interface ErrorShape {
   headers: Record<string, string>;
 }
 
+/** String(err) throws for objects without a usable toString (null prototype, hostile). */
+function describe(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}
+
 function str(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
@@ -33,7 +42,7 @@ export function errorShape(err: unknown): ErrorShape {
   const cause = record(e.cause);
   return {
     name: str(e.name) ?? 'Error',
-    message: str(e.message) ?? String(err),
+    message: str(e.message) ?? describe(err),
     code: str(e.code) ?? str(e.Code) ?? str(cause?.code),
     httpStatus: typeof status === 'number' ? status : undefined,
     requestId: str(meta.requestId) ?? headers['x-amz-request-id'] ?? headers['x-amzn-requestid'],

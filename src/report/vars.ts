@@ -262,7 +262,8 @@ export function learnVars(ctx: RemediationContext): Vars {
     step,
     where: step === '' ? ctx.check : `${ctx.check} ${step}`,
     instanceId: facts.instanceId ?? PLACEHOLDER.instanceId,
-    region: facts.region ?? PLACEHOLDER.region,
+    // The seed sets AWS_REGION to the instance's region; IMDS, when it answered, wins.
+    region: first(facts.region, a.region, a.defaultRegion) ?? PLACEHOLDER.region,
     s3Region: s3Region ?? PLACEHOLDER.region,
     bucketRegion: bucketRegion ?? PLACEHOLDER.region,
     requestRegion:

@@ -55,6 +55,33 @@ describe('OwnKeys', () => {
   });
 });
 
+describe("adopt (a killed predecessor's leftovers)", () => {
+  it('takes over a key in our exact format under our prefix; then it may be deleted', () => {
+    const keys = new OwnKeys(OWN);
+    const left = `${OWN}probe-${NOW}-0123456789abcdef`;
+    expect(keys.mayDelete(left)).toBe(false);
+    expect(keys.adopt(left)).toBe(true);
+    expect(keys.mayDelete(left)).toBe(true);
+    keys.deleted(left);
+    expect(keys.mayDelete(left)).toBe(false);
+  });
+
+  it.each([
+    'kb/documents/report.pdf',
+    `healthcheck/host-2/probe-${NOW}-0123456789abcdef`,
+    `healthcheck/host-10/probe-${NOW}-0123456789abcdef`,
+    `${OWN}probe-${NOW}-0123456789ABCDEF`,
+    `${OWN}sub/probe-${NOW}-0123456789abcdef`,
+    `${OWN}probe-${NOW}-0123456789abcdef/`,
+    OWN,
+  ])('refuses %j, and it stays undeletable', (key) => {
+    const keys = new OwnKeys(OWN);
+    expect(keys.adopt(key)).toBe(false);
+    expect(keys.mayDelete(key)).toBe(false);
+    expect(keys.pending()).toEqual([]);
+  });
+});
+
 describe('isOwnKeyFormat', () => {
   it('recognises our keys and when they were written', () => {
     const key = new OwnKeys(OWN).next(NOW);

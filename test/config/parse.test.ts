@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EXIT_CONFIG, type Env, formatProblems, parseConfig } from '../../src/config/parse.ts';
+import { type Env, EXIT_CONFIG, formatProblems, parseConfig } from '../../src/config/parse.ts';
 import { type Config, type ConfigProblem, LOG_LEVELS } from '../../src/config/schema.ts';
 
 const HOST = 'f3a9c2e1b7d4';
@@ -227,7 +227,12 @@ const CASES: VarCase[] = [
       ['a'.repeat(16), { diagnoseToken: 'a'.repeat(16) }],
       ['~'.repeat(256), { diagnoseToken: '~'.repeat(256) }],
     ],
-    invalid: [['a'.repeat(15)], ['a'.repeat(257)], ['token with spaces inside'], ['tökentökentöken!']],
+    invalid: [
+      ['a'.repeat(15)],
+      ['a'.repeat(257)],
+      ['token with spaces inside'],
+      ['tökentökentöken!'],
+    ],
   },
   {
     name: 'S3_HEALTH_LOG_LEVEL',
@@ -351,10 +356,12 @@ describe('cross-field rules', () => {
     const list = problems({ S3_HEALTH_INTERVAL_SECONDS: '10', S3_HEALTH_TIMEOUT_SECONDS: '11' });
     expect(list).toHaveLength(1);
     expectClearProblem(list, 'S3_HEALTH_TIMEOUT_SECONDS', '11');
-    expect(ok({ S3_HEALTH_INTERVAL_SECONDS: '10', S3_HEALTH_TIMEOUT_SECONDS: '10' })).toMatchObject({
-      intervalSeconds: 10,
-      timeoutSeconds: 10,
-    });
+    expect(ok({ S3_HEALTH_INTERVAL_SECONDS: '10', S3_HEALTH_TIMEOUT_SECONDS: '10' })).toMatchObject(
+      {
+        intervalSeconds: 10,
+        timeoutSeconds: 10,
+      },
+    );
   });
 
   it('rejects fail seconds greater than warn seconds', () => {
@@ -455,7 +462,9 @@ describe('secrets', () => {
     const text = formatProblems(problems({ S3_HEALTH_DIAGNOSE_TOKEN: short }));
     expect(text).toContain('S3_HEALTH_DIAGNOSE_TOKEN=(hidden)');
     expect(text).not.toContain(short);
-    const other = formatProblems(problems({ S3_HEALTH_DIAGNOSE_TOKEN: TOKEN, S3_HEALTH_PORT: '0' }));
+    const other = formatProblems(
+      problems({ S3_HEALTH_DIAGNOSE_TOKEN: TOKEN, S3_HEALTH_PORT: '0' }),
+    );
     expect(other).not.toContain(TOKEN);
   });
 
@@ -469,26 +478,25 @@ describe('secrets', () => {
 });
 
 // Values each variable's reader must either take (inside its range) or name in a problem.
-const NUMERIC: Record<string, { key: keyof Config; min: number; max: number; integer: boolean }> =
-  {
-    S3_HEALTH_PORT: { key: 'port', min: 1, max: 65535, integer: true },
-    S3_HEALTH_INTERVAL_SECONDS: { key: 'intervalSeconds', min: 0.1, max: 86400, integer: false },
-    S3_HEALTH_TIMEOUT_SECONDS: { key: 'timeoutSeconds', min: 0.05, max: 300, integer: false },
-    S3_HEALTH_FAILURE_THRESHOLD: { key: 'failureThreshold', min: 1, max: 100, integer: true },
-    S3_HEALTH_SUCCESS_THRESHOLD: { key: 'successThreshold', min: 1, max: 100, integer: true },
-    S3_HEALTH_CREDENTIALS_WARN_SECONDS: {
-      key: 'credentialsWarnSeconds',
-      min: 0,
-      max: 43200,
-      integer: true,
-    },
-    S3_HEALTH_CREDENTIALS_FAIL_SECONDS: {
-      key: 'credentialsFailSeconds',
-      min: 0,
-      max: 43200,
-      integer: true,
-    },
-  };
+const NUMERIC: Record<string, { key: keyof Config; min: number; max: number; integer: boolean }> = {
+  S3_HEALTH_PORT: { key: 'port', min: 1, max: 65535, integer: true },
+  S3_HEALTH_INTERVAL_SECONDS: { key: 'intervalSeconds', min: 0.1, max: 86400, integer: false },
+  S3_HEALTH_TIMEOUT_SECONDS: { key: 'timeoutSeconds', min: 0.05, max: 300, integer: false },
+  S3_HEALTH_FAILURE_THRESHOLD: { key: 'failureThreshold', min: 1, max: 100, integer: true },
+  S3_HEALTH_SUCCESS_THRESHOLD: { key: 'successThreshold', min: 1, max: 100, integer: true },
+  S3_HEALTH_CREDENTIALS_WARN_SECONDS: {
+    key: 'credentialsWarnSeconds',
+    min: 0,
+    max: 43200,
+    integer: true,
+  },
+  S3_HEALTH_CREDENTIALS_FAIL_SECONDS: {
+    key: 'credentialsFailSeconds',
+    min: 0,
+    max: 43200,
+    integer: true,
+  },
+};
 
 /** Strings near every boundary plus noise: what an operator's typo or a template bug produces. */
 function valueArb(): fc.Arbitrary<string> {
@@ -588,8 +596,10 @@ describe('properties', () => {
       fc.property(fc.constantFrom(...ALL_VARS), valueArb(), (name, value) => {
         const extra: Env = name === 'S3_HEALTH_KMS_KEY_ID' ? { S3_HEALTH_SSE: 'aws:kms' } : {};
         // Keep the cross-field partner out of the way so a valid value stays valid.
-        if (name === 'S3_HEALTH_INTERVAL_SECONDS') Object.assign(extra, { S3_HEALTH_TIMEOUT_SECONDS: '0.05' });
-        if (name === 'S3_HEALTH_TIMEOUT_SECONDS') Object.assign(extra, { S3_HEALTH_INTERVAL_SECONDS: '86400' });
+        if (name === 'S3_HEALTH_INTERVAL_SECONDS')
+          Object.assign(extra, { S3_HEALTH_TIMEOUT_SECONDS: '0.05' });
+        if (name === 'S3_HEALTH_TIMEOUT_SECONDS')
+          Object.assign(extra, { S3_HEALTH_INTERVAL_SECONDS: '86400' });
         if (name === 'S3_HEALTH_CREDENTIALS_WARN_SECONDS')
           Object.assign(extra, { S3_HEALTH_CREDENTIALS_FAIL_SECONDS: '0' });
         if (name === 'S3_HEALTH_CREDENTIALS_FAIL_SECONDS')
@@ -607,7 +617,10 @@ describe('properties', () => {
 
   it('never throws for any whole environment, and problems always name a variable', () => {
     const envArb = fc.dictionary(
-      fc.oneof(fc.constantFrom(...ALL_VARS, 'S3_HEALTH_HOST', 'AWS_EC2_METADATA_DISABLED'), fc.string()),
+      fc.oneof(
+        fc.constantFrom(...ALL_VARS, 'S3_HEALTH_HOST', 'AWS_EC2_METADATA_DISABLED'),
+        fc.string(),
+      ),
       valueArb(),
       { maxKeys: 8 },
     );

@@ -33,10 +33,7 @@ const WARN = result('warn', 'credentials_expiring', 'expires in 600 s');
 
 /** Applies results one cycle (30 s) apart. */
 function run(results: CheckResult[], t: Thresholds = T2): CheckState {
-  return results.reduce(
-    (s, r, i) => advance(s, r, t, T0 + i * 30_000),
-    initialState('s3'),
-  );
+  return results.reduce((s, r, i) => advance(s, r, t, T0 + i * 30_000), initialState('s3'));
 }
 
 describe('advance', () => {

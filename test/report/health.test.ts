@@ -3,12 +3,7 @@ import type { CheckName, CheckResult, Status, StepResult } from '../../src/check
 import type { Reason } from '../../src/checks/reasons.ts';
 import { parseConfig } from '../../src/config/parse.ts';
 import { HealthStore, type Snapshot } from '../../src/engine/store.ts';
-import {
-  CHECK_KEYS,
-  healthDocument,
-  httpStatusFor,
-  verboseText,
-} from '../../src/report/health.ts';
+import { CHECK_KEYS, healthDocument, httpStatusFor, verboseText } from '../../src/report/health.ts';
 
 const HOST = 'f3a9c2e1b7d4';
 const META = { version: '0.1.0', serviceId: HOST };
@@ -211,7 +206,9 @@ describe('healthDocument', () => {
   // `text.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, MAX_OUTPUT)`.
   it.fails('stays under 4 KiB whatever characters the outputs hold', () => {
     const text = `Code=${'\u0001'.repeat(400)}`;
-    const sn = snap(ALL.map((c) => result(c, 'fail', { reason: 'imds_bad_response', output: text })));
+    const sn = snap(
+      ALL.map((c) => result(c, 'fail', { reason: 'imds_bad_response', output: text })),
+    );
     expect(Buffer.byteLength(JSON.stringify(healthDocument(sn, META)))).toBeLessThan(4096);
   });
 });
@@ -252,7 +249,9 @@ describe('verboseText', () => {
   });
 
   it('bounds each line', () => {
-    const sn = snap(ALL.map((c) => result(c, 'fail', { reason: 'unknown', output: 'y'.repeat(900) })));
+    const sn = snap(
+      ALL.map((c) => result(c, 'fail', { reason: 'unknown', output: 'y'.repeat(900) })),
+    );
     for (const line of verboseText(sn).split('\n')) expect(line.length).toBeLessThan(220);
   });
 });

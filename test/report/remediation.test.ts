@@ -107,10 +107,10 @@ describe('hop limit', () => {
       expect(text).not.toContain('<INSTANCE_ID>');
     });
 
-    it(`${reason}: placeholders when IMDS never told the instance id or region`, () => {
+    it(`${reason}: the instance id stays a placeholder when IMDS never told it; the region falls back to AWS_REGION`, () => {
       const r = must(remediate(reason, ctxFor(reason, { step: 'token' })));
       expect(all(r)).toContain(
-        'aws ec2 modify-instance-metadata-options --instance-id <INSTANCE_ID> --region <REGION>',
+        `aws ec2 modify-instance-metadata-options --instance-id <INSTANCE_ID> --region ${REGION}`,
       );
     });
   }
@@ -142,7 +142,8 @@ describe('hop limit', () => {
     );
     expect(all(r)).toContain(`--instance-id ${INSTANCE_ID}`);
     expect(all(r)).toContain('Name=<INSTANCE_PROFILE_NAME>');
-    expect(all(r)).toContain('--region <REGION>');
+    // AWS_REGION from the config stands in for the region IMDS did not give.
+    expect(all(r)).toContain(`--region ${REGION}`);
   });
 });
 

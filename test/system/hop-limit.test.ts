@@ -166,6 +166,7 @@ describe('IMDS hop limit on a simulated EC2 instance (network namespaces, real T
   }, async () => {
     await s().topology.setHopLimit(1);
     await s().topology.removeHopLimitRule();
+    const before = await s().topology.counters();
     try {
       for (const tokens of TOKENS) {
         await s().setTokensRequired(tokens === 'required');
@@ -177,6 +178,8 @@ describe('IMDS hop limit on a simulated EC2 instance (network namespaces, real T
           expect(r.app.credentials.v1Fallback).toBe(false);
         }
       }
+      // Nothing was dropped by TTL: the rule, not something else, made the hop-1 cells differ.
+      expect((await s().topology.counters()).ipInHdrErrors).toBe(before.ipInHdrErrors);
     } finally {
       await s().topology.setHopLimit(1);
       await s().setTokensRequired(false);

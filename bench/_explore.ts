@@ -1,0 +1,53 @@
+import { PutBucketPolicyCommand, DeleteBucketPolicyCommand } from '@aws-sdk/client-s3';
+import { startRadosgw } from '../ground/radosgw.ts';
+import { PROBE_ROLE_POLICY, adminS3 } from '../ground/rgw-info.ts';
+import { startLane, spawnSidecar, untilLive, untilFirstVerdict } from './lane.ts';
+import { getText, metricValue } from './http.ts';
+import { stopAll, sleep, cpuSeconds, rssBytes } from './procs.ts';
+process.env.AWS_EC2_METADATA_DISABLED = 'true';
+const t0 = performance.now();
+const rgw = await startRadosgw();
+console.log('rgw', Math.round(performance.now() - t0), rgw.phases);
+try {
+  const roleArn = await rgw.createRole('s3-health-probe', PROBE_ROLE_POLICY);
+  const info = { endpoint: rgw.endpoint, region: rgw.region, admin: rgw.admin, roleArn, kmsKeys: rgw.kmsKeys };
+  const lane = await startLane(info, 'x');
+  const sc = await spawnSidecar(lane, { intervalSeconds: 0.1, timeoutSeconds: 0.1 });
+  console.log('live', await untilLive(sc), 'verdict', await untilFirstVerdict(sc));
+  const h = await getText(sc.url + '/healthz');
+  console.log(h.status, h.contentType, h.body);
+  lane.ground.imds.resetCounters(); lane.proxy.reset();
+  const m0 = await getText(sc.url + '/metrics');
+  const c0 = metricValue(m0.body, 's3_health_check_duration_seconds_count{check="environment"}');
+  const cpu0 = cpuSeconds(sc.proc.pid);
+  await sleep(5000);
+  const m1 = await getText(sc.url + '/metrics');
+  const c1 = metricValue(m1.body, 's3_health_check_duration_seconds_count{check="environment"}');
+  console.log('cycles in 5s', (c1 ?? 0) - (c0 ?? 0), 'cpu', cpuSeconds(sc.proc.pid) - cpu0, 'rss', rssBytes(sc.proc.pid));
+  console.log(lane.ground.imds.counters(), lane.ground.sts.calls(), lane.proxy.counts());
+  console.log(m1.body.split('\n').filter(l => l.startsWith('s3_health_check_duration_seconds_sum') || l.startsWith('s3_health_check_failures')).join('\n'));
+  console.log('metrics bytes', m1.body.length);
+  // AccessDenied via bucket policy
+  const s3 = adminS3(info);
+  await s3.send(new PutBucketPolicyCommand({ Bucket: lane.ground.bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: { AWS: ['*'] }, Action: ['s3:PutObject'], Resource: [`arn:aws:s3:::${lane.ground.bucket}/*`] }] }) }));
+  await sleep(1500);
+  const h2 = await getText(sc.url + '/healthz');
+  console.log('deny', h2.status, h2.body.slice(0, 900));
+  await s3.send(new DeleteBucketPolicyCommand({ Bucket: lane.ground.bucket }));
+  await sleep(1000);
+  const h3 = await getText(sc.url + '/healthz');
+  console.log('undeny', h3.status);
+  lane.proxy.setMode('blackhole');
+  await sleep(1500);
+  const h4 = await getText(sc.url + '/healthz');
+  console.log('bh', h4.status, h4.body.slice(0, 900));
+  lane.proxy.setMode('pass');
+  await sleep(1500);
+  console.log('unbh', (await getText(sc.url + '/healthz')).status);
+  await sc.close();
+  console.log(sc.proc.output().slice(-3000));
+  await lane.close();
+} finally {
+  await stopAll();
+  await rgw.stop();
+}

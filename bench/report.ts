@@ -1,0 +1,106 @@
+// The shapes every benchmark returns and the markdown they become.
+
+export interface Target {
+  item: string;
+  target: string;
+  measured: string;
+  met: boolean;
+  /** for a miss: what limits it and what would move it */
+  limit?: string;
+}
+
+export interface Section {
+  title: string;
+  /** markdown: tables and notes */
+  body: string;
+  targets: Target[];
+  /** one-line figures for the README */
+  headlines: string[];
+}
+
+export interface MachineInfo {
+  date: string;
+  node: string;
+  nproc: number;
+  cpuModel: string;
+  memTotal: string;
+  kernel: string;
+  loadAtStart: string;
+  loadAtEnd: string;
+  otherNodeProcesses: number;
+  otherRadosgw: number;
+}
+
+export function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+export function renderResults(
+  machine: MachineInfo,
+  sections: Section[],
+  meta: { totalSeconds: number; notes: string[] },
+): string {
+  const targets = sections.flatMap((s) => s.targets);
+  const missed = targets.filter((t) => !t.met);
+  const out: string[] = [];
+  out.push('# s3-health benchmarks');
+  out.push('');
+  out.push(
+    'Written by `npm run bench` (bench/run.ts). Every figure is measured in this run, on this machine, next to a baseline measured in the same run; ratios are sidecar ÷ baseline. The sidecar runs as a real process (`node src/cli.ts serve`) against the local ground: a real radosgw (S3), the IMDS emulator handing out real temporary credentials, and the STS endpoint, all on loopback.',
+  );
+  out.push('');
+  out.push('## Machine');
+  out.push('');
+  out.push(
+    table(
+      ['what', 'value'],
+      [
+        ['date', machine.date],
+        ['Node', machine.node],
+        ['CPUs (nproc)', String(machine.nproc)],
+        ['CPU model', machine.cpuModel],
+        ['memory', machine.memTotal],
+        ['kernel', machine.kernel],
+        ['load average at start / end', `${machine.loadAtStart} / ${machine.loadAtEnd}`],
+        [
+          'other load',
+          `${machine.otherNodeProcesses} other node processes and ${machine.otherRadosgw} other radosgw daemons were running: other work shared the CPUs, so absolute figures are noisy; ratios compare like with like`,
+        ],
+        ['bench wall time', `${Math.round(meta.totalSeconds)} s`],
+      ],
+    ),
+  );
+  out.push('');
+  out.push('## Targets');
+  out.push('');
+  out.push(
+    table(
+      ['item', 'target', 'measured', 'met'],
+      targets.map((t) => [t.item, t.target, t.measured, t.met ? 'yes' : '**no**']),
+    ),
+  );
+  out.push('');
+  for (const s of sections) {
+    out.push(`## ${s.title}`);
+    out.push('');
+    out.push(s.body.trim());
+    out.push('');
+  }
+  out.push('## Closing note');
+  out.push('');
+  if (missed.length === 0) out.push('Every target was met in this run.');
+  else {
+    out.push('Targets missed in this run, what limits each, and what would move it:');
+    out.push('');
+    for (const t of missed) {
+      out.push(`- **${t.item}** (${t.target}; measured ${t.measured}): ${t.limit ?? 'see above'}`);
+    }
+  }
+  for (const n of meta.notes) {
+    out.push('');
+    out.push(n);
+  }
+  out.push('');
+  return out.join('\n');
+}
