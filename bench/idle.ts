@@ -4,7 +4,16 @@
 // process observed over the same window.
 import { getText } from './http.ts';
 import { type Lane, spawnSidecar, untilFirstVerdict } from './lane.ts';
-import { baseEnv, cpuSeconds, freePort, rssBytes, sleep, spawnNode, stopProc, waitFor } from './procs.ts';
+import {
+  baseEnv,
+  cpuSeconds,
+  freePort,
+  rssBytes,
+  sleep,
+  spawnNode,
+  stopProc,
+  waitFor,
+} from './procs.ts';
 import { markUsage, type Sample, sample, type Usage } from './sampling.ts';
 
 export interface IdleRun {

@@ -38,6 +38,8 @@ export interface SidecarOptions {
   timeoutSeconds: number;
   /** extra environment, e.g. a black-holed S3 endpoint */
   env?: Record<string, string>;
+  /** node flags before the script, e.g. --cpu-prof */
+  nodeArgs?: string[];
 }
 
 export interface Sidecar {
@@ -60,7 +62,11 @@ export async function spawnSidecar(lane: Lane, opts: SidecarOptions): Promise<Si
     S3_HEALTH_LOG_LEVEL: 'info',
     ...opts.env,
   };
-  const proc = spawnNode(`sidecar-${lane.name}`, ['src/cli.ts', 'serve'], env);
+  const proc = spawnNode(
+    `sidecar-${lane.name}`,
+    [...(opts.nodeArgs ?? []), 'src/cli.ts', 'serve'],
+    env,
+  );
   return { proc, url: `http://127.0.0.1:${port}`, close: () => stopProc(proc) };
 }
 

@@ -27,7 +27,11 @@ const MAX_KEEP = 256 * 1024;
 /** Spawns `node <args>` with the pinned Node (process.execPath), never npx, in the repo root. */
 export function spawnNode(name: string, args: string[], env: Record<string, string>): Proc {
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   if (child.pid === undefined) throw new Error(`${name}: spawn failed`);
   let kept = '';
   let bytes = 0;

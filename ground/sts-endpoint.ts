@@ -69,7 +69,7 @@ const invalidToken = (): StsError => ({
   message: 'The security token included in the request is invalid.',
 });
 
-function xmlEscape(s: string): string {
+export function xmlEscape(s: string): string {
   return s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 

@@ -1,6 +1,8 @@
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { AwsEnv } from '../config/schema.ts';
+import { explainChainFailure } from './credential-explain.ts';
+import { containerPlan } from './credential-platform.ts';
 
 export type CredentialSource =
   | 'env'
@@ -8,6 +10,11 @@ export type CredentialSource =
   | 'sso'
   | 'process'
   | 'web-identity'
+  /** ECS task role (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI) */
+  | 'ecs'
+  /** EKS Pod Identity (FULL_URI on 169.254.170.23 with a token file) */
+  | 'eks-pod-identity'
+  /** any other container endpoint (FULL_URI) */
   | 'container'
   | 'imds'
   | 'unknown';
@@ -43,11 +50,15 @@ export function sourceOf(
   features: Record<string, unknown> | undefined,
   env: AwsEnv,
 ): CredentialSource {
+  // One tag covers every container endpoint; the variables tell ECS from Pod Identity.
+  const container = containerPlan(env)?.flavour ?? 'container';
   if (features) {
-    for (const [feature, source] of FEATURE_SOURCE) if (feature in features) return source;
+    for (const [feature, source] of FEATURE_SOURCE) {
+      if (feature in features) return source === 'container' ? container : source;
+    }
   }
   if (env.containerFullUri !== undefined || env.containerRelativeUri !== undefined)
-    return 'container';
+    return container;
   if (env.imdsDisabled) return 'unknown';
   return 'imds';
 }
@@ -65,6 +76,8 @@ export interface WarnLogger {
 /**
  * Resolves the default chain afresh, as a container starting now would: a
  * provider cached across cycles would hide a refresh that stopped working.
+ * A failure on a platform source (ECS, EKS Pod Identity, IRSA) is thrown as
+ * a CheckFailure naming the platform's cause (credential-explain.ts).
  */
 export async function resolveDefaultChain(
   env: AwsEnv,
@@ -77,7 +90,13 @@ export async function resolveDefaultChain(
     error: (...a: unknown[]) => logger.warn(a.map(String).join(' ')),
   };
   const provider = fromNodeProviderChain({ logger: sdkLogger });
-  const identity = await provider();
+  let identity: AwsCredentialIdentity;
+  try {
+    identity = await provider();
+  } catch (e) {
+    // On ECS and EKS the chain's own error rarely says why; ask once more, bounded.
+    throw await explainChainFailure(e, env);
+  }
   const raw = identity as unknown as Record<string, unknown>;
   const features =
     typeof raw.$source === 'object' && raw.$source !== null

@@ -157,20 +157,21 @@ export function classify(err: unknown, service: Service): ClassifiedError {
   const detail: Record<string, string> = {};
   let reason: Reason | undefined;
   if (s.name === 'AbortError' || s.name === 'TimeoutError') reason = 'timeout';
-  if (reason === undefined && s.code !== undefined) reason = NETWORK[s.code];
-  if (reason === undefined) reason = BY_NAME[s.name];
+  if (reason === undefined && s.code !== undefined && Object.hasOwn(NETWORK, s.code))
+    reason = NETWORK[s.code];
+  if (reason === undefined && Object.hasOwn(BY_NAME, s.name)) reason = BY_NAME[s.name];
   if (s.name === 'AccessDenied' || s.name === 'AccessDeniedException') {
     const action = kmsAction(s.message);
     if (action) detail.kmsAction = action;
     reason = action || /\bKMS\b/i.test(s.message) ? 'kms_access_denied' : 's3_access_denied';
     if (service === 'sts') reason = 'sts_error';
   }
+  if (reason === undefined && s.httpStatus !== undefined) reason = byStatus(service, s.httpStatus);
   if (reason === 's3_wrong_region') {
     const region =
       s.headers['x-amz-bucket-region'] ?? /expecting '([a-z0-9-]+)'/.exec(s.message)?.[1];
     if (region) detail.bucketRegion = region;
   }
-  if (reason === undefined && s.httpStatus !== undefined) reason = byStatus(service, s.httpStatus);
   if (reason === undefined) reason = service === 'sts' ? 'sts_error' : 'unknown';
   const answered = s.headers.date === undefined ? Number.NaN : Date.parse(s.headers.date);
   return {

@@ -1,3 +1,4 @@
+import { type PlatformPlan, planSource, platformPlan } from '../aws/credential-platform.ts';
 import { type ImdsAnswer, ImdsError } from '../aws/imds-client.ts';
 import {
   parseIamInfo,
@@ -7,7 +8,7 @@ import {
   parseRoleCredentials,
   parseRoleList,
 } from '../aws/imds-documents.ts';
-import type { Check, CheckContext, StepOutcome } from './check.ts';
+import type { Check, CheckContext, Step, StepOutcome } from './check.ts';
 import { CheckFailure } from './check.ts';
 import type { ProbeDeps } from './deps.ts';
 
@@ -81,11 +82,41 @@ async function diagnoseTokenTimeout(
   };
 }
 
+const NOT_APPLICABLE_BECAUSE: Record<PlatformPlan['kind'], string> = {
+  container:
+    'AWS_CONTAINER_CREDENTIALS_* is set: the SDK asks the container credential endpoint and never IMDS',
+  'web-identity':
+    'AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are set: the SDK assumes the role with the token and never reaches IMDS',
+};
+
+/**
+ * On ECS and EKS (task role, Pod Identity, IRSA) the app's credentials never
+ * come from IMDS, and pods are often kept from it on purpose (hop limit 1 on
+ * EKS nodes). The check then makes no IMDS call and passes as not applicable,
+ * so the checks that depend on it still run.
+ */
+function notApplicable(plan: PlatformPlan): Step<ProbeDeps> {
+  return {
+    name: 'applicability',
+    service: 'imds',
+    run: async (): Promise<StepOutcome> => ({
+      observed: {
+        applicable: false,
+        reason: 'imds_not_applicable',
+        credentialSource: planSource(plan),
+        because: NOT_APPLICABLE_BECAUSE[plan.kind],
+      },
+    }),
+  };
+}
+
 export const imdsCheck: Check<ProbeDeps> = {
   name: 'imds',
   dependsOn: [],
   observedUnit: 'ms',
-  steps: () => {
+  steps: (ctx) => {
+    const plan = platformPlan(ctx.config.aws);
+    if (plan !== undefined) return [notApplicable(plan)];
     const session: Session = { token: null };
     return [
       {

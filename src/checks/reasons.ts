@@ -64,6 +64,18 @@ export const REASONS = [
   'blocked',
   'stale',
   'unknown',
+  // platform credential sources (ECS task role, EKS Pod Identity, IRSA)
+  'env_container_url_refused',
+  'env_web_identity_incomplete',
+  'container_credentials_unreachable',
+  'container_credentials_refused',
+  'container_credentials_error',
+  'pod_identity_no_association',
+  'pod_identity_access_denied',
+  'web_identity_access_denied',
+  'web_identity_no_oidc_provider',
+  'web_identity_token_invalid',
+  'web_identity_token_expired',
 ] as const;
 
 export type Reason = (typeof REASONS)[number];

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import { CHECK_NAMES, type CheckName } from '../checks/check.ts';
 import { maskKeyId } from './mask.ts';
@@ -27,6 +28,11 @@ class Reader {
   raw(name: string): string | undefined {
     const v = this.env[name];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
+  }
+
+  /** Whether any of these variables already has a problem (cross-field rules then stay quiet). */
+  has(...variables: string[]): boolean {
+    return this.problems.some((p) => variables.includes(p.variable));
   }
 
   problem(variable: string, problem: string, allowed: string): void {
@@ -141,12 +147,12 @@ function parseAws(r: Reader, env: Env): AwsEnv {
   return {
     region,
     defaultRegion,
-    // The JS SDK treats any value but "false" as disabled (botocore only "true"); mirror the SDK.
-    imdsDisabled: disabledRaw !== undefined && disabledRaw !== 'false',
+    // The JS SDK treats any non-empty value but "false" as disabled (botocore only "true"); mirror the SDK.
+    imdsDisabled: !!disabledRaw && disabledRaw !== 'false',
     imdsDisabledRaw: disabledRaw,
     imdsEndpoint: r.url('AWS_EC2_METADATA_SERVICE_ENDPOINT', ['http:', 'https:']),
     imdsEndpointMode: mode,
-    imdsV1Disabled: v1Raw !== undefined && v1Raw !== 'false',
+    imdsV1Disabled: !!v1Raw && v1Raw !== 'false',
     endpointUrl: r.url('AWS_ENDPOINT_URL', ['http:', 'https:']),
     endpointUrlS3: r.url('AWS_ENDPOINT_URL_S3', ['http:', 'https:']),
     endpointUrlSts: r.url('AWS_ENDPOINT_URL_STS', ['http:', 'https:']),
@@ -170,6 +176,13 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
   const r = new Reader(env);
   const port = r.number('S3_HEALTH_PORT', 8080, { integer: true, min: 1, max: 65535 });
   const host = r.raw('S3_HEALTH_HOST') ?? '0.0.0.0';
+  if (isIP(host) === 0 && !/^(?=.{1,253}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(host)) {
+    r.problem(
+      'S3_HEALTH_HOST',
+      'not an IP address or host name',
+      'an address such as 0.0.0.0 or ::, or a host name',
+    );
+  }
   const checks = parseChecks(r);
   const intervalSeconds = r.number('S3_HEALTH_INTERVAL_SECONDS', 30, {
     min: 0.1,
@@ -181,7 +194,10 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
     max: 300,
     unit: 'seconds',
   });
-  if (timeoutSeconds > intervalSeconds) {
+  if (
+    !r.has('S3_HEALTH_TIMEOUT_SECONDS', 'S3_HEALTH_INTERVAL_SECONDS') &&
+    timeoutSeconds > intervalSeconds
+  ) {
     r.problem(
       'S3_HEALTH_TIMEOUT_SECONDS',
       `longer than S3_HEALTH_INTERVAL_SECONDS (${intervalSeconds})`,
@@ -254,7 +270,10 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
     max: 43200,
     unit: 'seconds',
   });
-  if (credentialsFailSeconds > credentialsWarnSeconds) {
+  if (
+    !r.has('S3_HEALTH_CREDENTIALS_FAIL_SECONDS', 'S3_HEALTH_CREDENTIALS_WARN_SECONDS') &&
+    credentialsFailSeconds > credentialsWarnSeconds
+  ) {
     r.problem(
       'S3_HEALTH_CREDENTIALS_FAIL_SECONDS',
       `greater than S3_HEALTH_CREDENTIALS_WARN_SECONDS (${credentialsWarnSeconds})`,
@@ -332,12 +351,14 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
 /** One message listing every problem: name, value, what is wrong, what is allowed. */
 export function formatProblems(problems: readonly ConfigProblem[]): string {
   const lines = problems.map((p) => {
+    // A mistyped secret's name is still a secret's value.
+    const hidden = p.problem === 'unknown variable' || /TOKEN|SECRET|PASSWORD|KEY/.test(p.variable);
     const shown =
-      p.variable === 'S3_HEALTH_DIAGNOSE_TOKEN' || p.value === undefined
-        ? p.value === undefined
-          ? '(unset)'
-          : '(hidden)'
-        : JSON.stringify(p.value.length > 80 ? `${p.value.slice(0, 77)}...` : p.value);
+      p.value === undefined
+        ? '(unset)'
+        : hidden
+          ? '(hidden)'
+          : JSON.stringify(p.value.length > 80 ? `${p.value.slice(0, 77)}...` : p.value);
     return `  - ${p.variable}=${shown}: ${p.problem}; allowed: ${p.allowed}`;
   });
   return `s3-health: invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}`;

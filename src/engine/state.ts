@@ -56,7 +56,7 @@ export function advance(
       ? result.output
       : failed
         ? `unconfirmed failure ${consecutiveFailures}/${t.failureThreshold}: ${result.output ?? result.reason ?? ''}`
-        : `recovering ${consecutiveSuccesses}/${t.successThreshold}; last failure: ${prev.reportedOutput ?? ''}`,
+        : `recovering ${consecutiveSuccesses}/${t.successThreshold}; last failure: ${(prev.reportedOutput ?? '').replace(/^recovering \d+\/\d+; last failure: /, '')}`,
     consecutiveFailures,
     consecutiveSuccesses,
     lastFinishedAt: now,

@@ -60,11 +60,13 @@ export function healthDocument(
       ...(finished !== undefined ? { time: new Date(finished).toISOString() } : {}),
       ...(value !== undefined ? { observedValue: value, observedUnit: unit } : {}),
     };
-    if (c.verdict.status !== 'pass' || c.verdict.output) {
+    // Output is absent on pass (draft-inadarei), also while a failure awaits confirmation.
+    if (c.verdict.status !== 'pass') {
       const text = c.verdict.reason
         ? `${c.verdict.reason}: ${c.verdict.output ?? ''}`
         : (c.verdict.output ?? '');
-      if (text) entry.output = text.slice(0, MAX_OUTPUT);
+      // Control characters from IMDS or S3 text would cost six bytes each in JSON.
+      if (text) entry.output = text.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, MAX_OUTPUT);
     }
     if (c.state.last?.blockedBy) entry.affectedBy = c.state.last.blockedBy;
     checks[CHECK_KEYS[c.name]] = [entry];

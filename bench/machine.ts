@@ -1,0 +1,38 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg, release } from 'node:os';
+import type { MachineInfo } from './report.ts';
+
+function load(): string {
+  return loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+}
+
+function count(name: string): number {
+  const r = spawnSync('pgrep', ['-x', name], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => l.trim() !== '').length;
+}
+
+export function machineAtStart(): MachineInfo {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const meminfo = readFileSync('/proc/meminfo', 'utf8');
+  const memKb = Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? Number.NaN);
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    nproc: availableParallelism(),
+    cpuModel: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? 'unknown',
+    memTotal: `${(memKb / 1024 / 1024).toFixed(1)} GiB`,
+    kernel: release(),
+    loadAtStart: load(),
+    loadAtEnd: '',
+    // This process is one of them.
+    otherNodeProcesses: Math.max(0, count('node') - 1),
+    otherRadosgw: count('radosgw'),
+  };
+}
+
+export function machineAtEnd(m: MachineInfo): MachineInfo {
+  return { ...m, loadAtEnd: load() };
+}

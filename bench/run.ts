@@ -1,0 +1,186 @@
+// `npm run bench`: how light and how quick s3-health is, each figure next to
+// a baseline measured in the same run, written to bench/results.md (raw
+// figures in bench/out/results.json). Starts its own radosgw and grounds on
+// loopback; every process it starts is stopped by PID at the end, also on
+// failure or Ctrl-C.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Radosgw, radosgwInstalled, startRadosgw } from '../ground/radosgw.ts';
+import { PROBE_ROLE_POLICY, type RgwInfo } from '../ground/rgw-info.ts';
+import { costSection, measureSdkBaseline } from './cost.ts';
+import { cpuSection } from './cpu.ts';
+import { runCycles } from './cycles.ts';
+import { type DetectionRun, runDetection } from './detection.ts';
+import { detectionSection } from './detection-report.ts';
+import { runIdle } from './idle.ts';
+import { type Lane, startLane } from './lane.ts';
+import { machineAtEnd, machineAtStart } from './machine.ts';
+import { memorySection } from './memory.ts';
+import { liveCount, ROOT, stopAll } from './procs.ts';
+import { profileNote, profileSidecar } from './profile.ts';
+import { renderResults, type Section } from './report.ts';
+import { benchStartup } from './startup.ts';
+import { benchThroughput } from './throughput.ts';
+
+/** Sizes of the run; the defaults keep `npm run bench` well under ten minutes on 2 cores. */
+const PLAN = {
+  startupRuns: 5,
+  throughput: { connections: 50, durationSeconds: 5, rate: 200, rateConnections: 10 },
+  cycles: { intervalSeconds: 0.1, timeoutSeconds: 0.1, targetCycles: 1000, maxMs: 240_000 },
+  idle: { intervalSeconds: 30, timeoutSeconds: 5, windowSeconds: 90 },
+  detectDefault: { intervalSeconds: 30, timeoutSeconds: 5, pollMs: 100 },
+  detectShort: { intervalSeconds: 2, timeoutSeconds: 1, pollMs: 20 },
+  profileCycleSeconds: 5,
+};
+
+// The bench process itself never asks the real metadata service for anything.
+process.env.AWS_EC2_METADATA_DISABLED = 'true';
+
+const log = (msg: string) => {
+  const s = ((performance.now() - started) / 1000).toFixed(0).padStart(4);
+  process.stderr.write(`[bench ${s} s] ${msg}\n`);
+};
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+function settle<T>(p: Promise<T>): Promise<Settled<T>> {
+  return p.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+}
+function unwrap<T>(s: Settled<T>): T {
+  if (!s.ok) throw s.error;
+  return s.value;
+}
+
+const started = performance.now();
+let rgw: Radosgw | undefined;
+const lanes: Lane[] = [];
+let cleaning: Promise<void> | undefined;
+
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    await stopAll();
+    await Promise.allSettled(lanes.map((l) => l.close()));
+    await rgw?.stop();
+  })();
+  return cleaning;
+}
+
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    log(`${sig}: stopping everything`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+async function main(): Promise<void> {
+  if (!radosgwInstalled()) {
+    throw new Error('radosgw is not installed: run scripts/install-peers.sh (npm run demo does)');
+  }
+  const machine = machineAtStart();
+  log(`machine: ${machine.nproc} CPUs, load ${machine.loadAtStart}; starting radosgw`);
+  rgw = await startRadosgw();
+  const roleArn = await rgw.createRole('s3-health-probe', PROBE_ROLE_POLICY);
+  const info: RgwInfo = {
+    endpoint: rgw.endpoint,
+    region: rgw.region,
+    admin: rgw.admin,
+    roleArn,
+    kmsKeys: rgw.kmsKeys,
+  };
+  const lane = async (name: string) => {
+    const l = await startLane(info, name);
+    lanes.push(l);
+    return l;
+  };
+  const [start, hung, detect, short, idle, cycles, prof] = [
+    await lane('start'),
+    await lane('hung'),
+    await lane('detect'),
+    await lane('short'),
+    await lane('idle'),
+    await lane('cycles'),
+    await lane('prof'),
+  ];
+
+  // Detection at the default interval mostly waits on timers: it runs alongside everything.
+  log('detection at the default interval: started in the background (~4 min)');
+  const detectDefault = settle(runDetection(detect, info, PLAN.detectDefault));
+
+  log('start-up');
+  const startup = await benchStartup(start, PLAN.startupRuns);
+  log('throughput and latency');
+  const throughput = await benchThroughput(startup.kept, hung, PLAN.throughput).finally(() =>
+    startup.kept.close(),
+  );
+  log('CPU profile of start-up and cycles');
+  const profile = await settle(profileSidecar(prof, PLAN.profileCycleSeconds));
+  const sdk = await measureSdkBaseline(idle);
+
+  log(`${PLAN.cycles.targetCycles} cycles, then short-interval detection; idle window alongside`);
+  const [longRun, idleRun] = await Promise.all([
+    (async () => {
+      const c = await runCycles(cycles, PLAN.cycles);
+      log(`cycles done (${c.cycles} in ${c.seconds.toFixed(0)} s); short-interval detection`);
+      const d = await runDetection(short, info, PLAN.detectShort);
+      return { c, d };
+    })(),
+    runIdle(idle, PLAN.idle),
+  ]);
+  log('waiting for default-interval detection');
+  const detectRun: DetectionRun = unwrap(await detectDefault);
+
+  const sections: Section[] = [
+    throughput,
+    memorySection(longRun.c, idleRun),
+    startup.section,
+    detectionSection([detectRun, longRun.d]),
+    costSection(longRun.c, idleRun, sdk),
+    cpuSection(idleRun, longRun.c),
+  ];
+  const notes = [
+    `Interval used for the ${PLAN.cycles.targetCycles}-cycle run: ${PLAN.cycles.intervalSeconds} s (timeout ${PLAN.cycles.timeoutSeconds} s), the shortest the configuration accepts, so a thousand cycles fit in about two minutes. CPU per hour at the default interval is extrapolated from a ${PLAN.idle.windowSeconds} s window. Detection at the default interval ran in the background during the other items, and the idle window overlapped the ${PLAN.cycles.targetCycles}-cycle run: both measure their own process only, but share the machine.`,
+    profile.ok
+      ? profileNote(profile.value, PLAN.profileCycleSeconds)
+      : `CPU profile failed: ${String(profile.error)}`,
+    `**Headlines** (for the README):\n\n${sections
+      .flatMap((s) => s.headlines)
+      .map((h) => `- ${h}`)
+      .join('\n')}`,
+  ];
+  const totalSeconds = (performance.now() - started) / 1000;
+  const md = renderResults(machineAtEnd(machine), sections, { totalSeconds, notes });
+  writeFileSync(join(ROOT, 'bench', 'results.md'), md);
+  const out = join(ROOT, 'bench', 'out');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(
+    join(out, 'results.json'),
+    JSON.stringify(
+      {
+        machine,
+        plan: PLAN,
+        longRun,
+        idleRun,
+        detectRun,
+        sdk,
+        profile: profile.ok ? profile.value : null,
+      },
+      null,
+      2,
+    ),
+  );
+  log(`wrote bench/results.md in ${totalSeconds.toFixed(0)} s`);
+}
+
+let code = 0;
+try {
+  await main();
+} catch (err) {
+  code = 1;
+  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+} finally {
+  await cleanup();
+  if (liveCount() > 0) log(`warning: ${liveCount()} child processes still registered`);
+}
+process.exit(code);
