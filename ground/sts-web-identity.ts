@@ -18,12 +18,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { CredentialSource } from './imds-credentials.ts';
 import { audiences, newSigningKey, readClaims, serviceAccountToken, verifyToken } from './jwt.ts';
-import {
-  type StsEndpoint,
-  type StsError,
-  type UnsignedAnswer,
-  xmlEscape,
-} from './sts-endpoint.ts';
+import { type StsEndpoint, type StsError, type UnsignedAnswer, xmlEscape } from './sts-endpoint.ts';
 
 export const STS_AUDIENCE = 'sts.amazonaws.com';
 

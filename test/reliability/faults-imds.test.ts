@@ -1,0 +1,178 @@
+// Fault matrix, IMDS side: the sidecar process against the IMDS emulator's
+// own faults, and the fault proxy's where the emulator has none (closed
+// port, reset, 401, black hole, endless trickle). Each fault under load.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { getText } from './support/http.ts';
+import { type FaultGround, startFaultGround } from './support/ground.ts';
+import {
+  assertNoGrowth,
+  FAST,
+  type FaultCase,
+  type ResourceMark,
+  mark,
+  runFault,
+  timingEnv,
+  waitPass,
+} from './support/matrix.ts';
+import { freePort, killAll, type SidecarProcess, spawnSidecar, waitListening } from './support/process.ts';
+import { scanAndRecord } from './support/secrets.ts';
+import { printSummary } from './support/summary.ts';
+
+const rgw = inject('rgw');
+let g: FaultGround;
+let s: SidecarProcess;
+let before: ResourceMark;
+const peerSockets = () => Object.values(g.proxies).reduce((n, p) => n + p.stats().openSockets, 0);
+
+beforeAll(async () => {
+  g = await startFaultGround(rgw);
+  s = spawnSidecar({ ...g.env, ...timingEnv(FAST) }, await freePort());
+  await waitListening(s);
+  await waitPass(s.url, 30_000);
+  await new Promise((r) => setTimeout(r, 3000));
+  before = await mark(s, peerSockets);
+}, 60_000);
+
+afterAll(async () => {
+  await killAll();
+  await g?.close();
+  printSummary();
+});
+
+const timeouts = ['imds_token_timeout', 'imds_timeout'];
+
+const cases: FaultCase[] = [
+  {
+    peer: 'imds',
+    name: 'down (port closed)',
+    inject: () => g.proxies.imds.set({ kind: 'refuse' }),
+    clear: () => g.clearFaults(),
+    check: 'imds',
+    status: 'fail',
+    reasons: ['imds_unreachable'],
+  },
+  {
+    peer: 'imds',
+    name: 'connection reset',
+    inject: () => g.proxies.imds.set({ kind: 'reset' }),
+    clear: () => g.clearFaults(),
+    check: 'imds',
+    status: 'fail',
+    reasons: ['imds_unreachable'],
+  },
+  {
+    peer: 'imds',
+    name: 'slow (3 s a request)',
+    inject: () => g.imds.setFault('slow', { delayMs: 3000 }),
+    clear: () => g.clearFaults(),
+    check: 'imds',
+    status: 'fail',
+    reasons: timeouts,
+  },
+  {
+    peer: 'imds',
+    name: '401 on GET',
+    inject: () =>
+      g.proxies.imds.set({ kind: 'status', status: 401, body: 'Unauthorized' }, { method: 'GET' }),
+    clear: () => g.clearFaults(),
+    check: 'imds',
+    status: 'fail',
+    reasons: ['imds_unauthorized'],
+  },
+  {
+    peer: 'imds',
+    name: '403 (endpoint disabled)',
+    inject: () => g.imds.setFault('disabled'),
+    clear: () => g.clearFaults(),
+    check: 'imds',
+    status: 'fail',
+    reasons: ['imds_disabled'],
+  },
+  {
+    peer: 'imds',
+    name: '404 (no role attached)',
+    inject: () => g.imds.setFault('no-role'),
+    clear: () => g.clearFaults(),
+    check: 'imds',
+    status: 'fail',
+    reasons: ['imds_no_role'],
+  },
+  {
+    peer: 'imds',
+    name: '429 (throttled)',
+    inject: () => g.imds.setFault('throttled'),
+    clear: () => g.clearFaults(),
+    check: 'imds',
+    status: 'fail',
+    reasons: ['imds_throttled'],
+  },
+  {
+    peer: 'imds',
+    name: 'token PUT black-holed (hop limit 1)',
+    inject: () => g.imds.setFault('token-blackhole'),
+    clear: () => g.clearFaults(),
+    check: 'imds',
+    status: 'warn',
+    reasons: ['imds_hop_limit_v1_fallback'],
+  },
+  {
+    peer: 'imds',
+    name: 'black-holed (every request)',
+    inject: () => g.proxies.imds.set({ kind: 'blackhole' }),
+    clear: () => g.clearFaults(),
+    check: 'imds',
+    status: 'fail',
+    reasons: timeouts,
+  },
+  {
+    peer: 'imds',
+    name: 'malformed JSON (credentials cut in half)',
+    inject: () => g.imds.setFault('malformed'),
+    clear: () => g.clearFaults(),
+    check: 'imds',
+    status: 'fail',
+    reasons: ['imds_bad_response'],
+  },
+  {
+    peer: 'imds',
+    name: 'huge body (endless 64 KiB chunks)',
+    inject: () => g.imds.setFault('huge-body'),
+    clear: () => g.clearFaults(),
+    check: 'imds',
+    status: 'fail',
+    reasons: ['imds_bad_response'],
+  },
+  {
+    peer: 'imds',
+    name: 'endless trickle (1 byte / 100 ms)',
+    inject: () =>
+      g.proxies.imds.set({ kind: 'slow-body', chunkBytes: 1, intervalMs: 100 }, { method: 'GET' }),
+    clear: () => g.clearFaults(),
+    check: 'imds',
+    status: 'fail',
+    reasons: ['imds_timeout'],
+  },
+];
+
+describe('IMDS faults: verdict within the bound, health endpoints answering, recovery', () => {
+  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
+    await runFault(s, c, FAST);
+  }, 90_000);
+
+  it('leaves no sockets, descriptors or memory behind', async () => {
+    await waitPass(s.url, 20_000);
+    await new Promise((r) => setTimeout(r, 4000));
+    assertNoGrowth('imds matrix', before, await mark(s, peerSockets));
+  }, 30_000);
+
+  it('never showed a secret in its logs, /diagnose, / or /metrics', async () => {
+    const outputs: Record<string, string> = { 'imds matrix: logs (debug)': s.output() };
+    for (const p of ['/diagnose', '/diagnose?format=json', '/', '/metrics', '/healthz?verbose']) {
+      outputs[`imds matrix: ${p}`] = (await getText(`${s.url}${p}`, 20_000)).body;
+    }
+    expect(g.secrets.size).toBeGreaterThan(0);
+    expect(scanAndRecord('imds matrix: logs, /diagnose, /, /metrics', outputs, g.secrets)).toEqual(
+      [],
+    );
+  }, 30_000);
+});
