@@ -11,6 +11,11 @@ export interface CycleOutcome {
   finishedAt: number;
 }
 
+/** The first failure up the chain: s3 blocked by credentials blocked by imds names imds. */
+function rootFailure(r: CheckResult, results: ReadonlyMap<CheckName, CheckResult>): CheckResult {
+  return r.reason === 'blocked' && r.blockedBy ? (results.get(r.blockedBy) ?? r) : r;
+}
+
 /**
  * One pass down the chain. A check whose dependency failed is reported as
  * blocked rather than run, so one broken link is one failure, not three.
@@ -36,15 +41,7 @@ export async function runCycle(
       .map((d) => results.get(d))
       .find((r) => r !== undefined && r.status === 'fail');
     if (failedDep) {
-      results.set(
-        check.name,
-        blockedResult(
-          check,
-          failedDep.reason === 'blocked' && failedDep.blockedBy
-            ? (results.get(failedDep.blockedBy) ?? failedDep)
-            : failedDep,
-        ),
-      );
+      results.set(check.name, blockedResult(check, rootFailure(failedDep, results)));
       continue;
     }
     const result = await runCheck(
