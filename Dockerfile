@@ -16,7 +16,7 @@ FROM ${NODE_IMAGE} AS assemble
 # The official slim image has no CA store (Node carries its own). Debian's
 # ca-certificates gives the usual bundle, which corporate roots can extend.
 COPY build/image/debs/ /tmp/debs/
-RUN dpkg -i /tmp/debs/*.deb \
+RUN DEBIAN_FRONTEND=noninteractive dpkg --force-unsafe-io -i /tmp/debs/*.deb \
  && test -s /etc/ssl/certs/ca-certificates.crt
 
 COPY build/image/app/ /app/
@@ -38,11 +38,12 @@ COPY --from=assemble /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certif
 COPY --from=assemble /app /app
 RUN ln -s /app/dist/cli.js /usr/local/bin/s3-health
 
-# NODE_EXTRA_CA_CERTS: Node trusts its own bundled roots plus this file, so a
-# root added to the bundle (a derived image running update-ca-certificates,
-# or a mounted file) is trusted without code changes.
+# NODE_USE_SYSTEM_CA=1: Node trusts its own bundled roots plus the system
+# bundle above, so a root added there (a derived image, or a mounted bundle) is
+# trusted without code changes, and NODE_EXTRA_CA_CERTS stays free for a
+# proxy's root as the diagnose report suggests.
 ENV NODE_ENV=production \
-    NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+    NODE_USE_SYSTEM_CA=1
 
 WORKDIR /app
 # `node` (1000:1000) of the base image, numeric so Kubernetes' runAsNonRoot

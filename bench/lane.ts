@@ -4,7 +4,7 @@
 import { type Ground, startGround } from '../ground/ground.ts';
 import type { RgwInfo } from '../ground/rgw-info.ts';
 import { getText } from './http.ts';
-import { baseEnv, freePort, type Proc, spawnNode, stopProc, waitFor } from './procs.ts';
+import { baseEnv, freePort, type Proc, sleep, spawnNode, stopProc, waitFor } from './procs.ts';
 import { type S3Proxy, startS3Proxy } from './s3-proxy.ts';
 
 export interface Lane {
@@ -45,56 +45,79 @@ export interface SidecarOptions {
 export interface Sidecar {
   proc: Proc;
   url: string;
+  /** ms from spawn to /livez answering 200 */
+  liveMs: number;
   close(): Promise<void>;
 }
 
-/** `node src/cli.ts serve` as a real process against the lane, as an EC2 host would run it. */
+/**
+ * `node src/cli.ts serve` as a real process against the lane, as an EC2 host
+ * would run it; resolves once /livez answers. A port taken between picking
+ * and binding (other work shares this machine) costs one more start.
+ */
 export async function spawnSidecar(lane: Lane, opts: SidecarOptions): Promise<Sidecar> {
-  const port = await freePort();
-  const env = {
-    ...baseEnv(),
-    ...lane.ground.env,
-    AWS_ENDPOINT_URL_S3: lane.proxy.url,
-    S3_HEALTH_HOST: '127.0.0.1',
-    S3_HEALTH_PORT: String(port),
-    S3_HEALTH_INTERVAL_SECONDS: String(opts.intervalSeconds),
-    S3_HEALTH_TIMEOUT_SECONDS: String(opts.timeoutSeconds),
-    S3_HEALTH_LOG_LEVEL: 'info',
-    ...opts.env,
-  };
-  const proc = spawnNode(
-    `sidecar-${lane.name}`,
-    [...(opts.nodeArgs ?? []), 'src/cli.ts', 'serve'],
-    env,
-  );
-  return { proc, url: `http://127.0.0.1:${port}`, close: () => stopProc(proc) };
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const env = {
+      ...baseEnv(),
+      ...lane.ground.env,
+      AWS_ENDPOINT_URL_S3: lane.proxy.url,
+      S3_HEALTH_HOST: '127.0.0.1',
+      S3_HEALTH_PORT: String(port),
+      S3_HEALTH_INTERVAL_SECONDS: String(opts.intervalSeconds),
+      S3_HEALTH_TIMEOUT_SECONDS: String(opts.timeoutSeconds),
+      S3_HEALTH_LOG_LEVEL: 'info',
+      ...opts.env,
+    };
+    const proc = spawnNode(
+      `sidecar-${lane.name}`,
+      [...(opts.nodeArgs ?? []), 'src/cli.ts', 'serve'],
+      env,
+    );
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      const liveMs = await untilLive(proc, url);
+      return { proc, url, liveMs, close: () => stopProc(proc) };
+    } catch (e) {
+      await stopProc(proc);
+      if (attempt < 3 && proc.output().includes('EADDRINUSE')) continue;
+      throw e;
+    }
+  }
 }
 
-/** Resolves once /livez answers 200; returns ms since spawn. */
-export async function untilLive(s: Sidecar, timeoutMs = 15_000): Promise<number> {
-  return waitFor(
-    `${s.proc.name} /livez`,
-    async () => {
-      if (s.proc.child.exitCode !== null) {
-        throw new Error(`${s.proc.name} exited: ${s.proc.output().slice(-2000)}`);
-      }
-      const r = await getText(`${s.url}/livez`, 500);
-      return r.status === 200 ? performance.now() - s.proc.spawnedAt : undefined;
-    },
-    timeoutMs,
-    5,
-  );
+async function untilLive(proc: Proc, url: string, timeoutMs = 15_000): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+      throw new Error(`${proc.name} exited before /livez: ${proc.output().slice(-2000)}`);
+    }
+    const r = await getText(`${url}/livez`, 500).catch(() => undefined);
+    if (r?.status === 200) return performance.now() - proc.spawnedAt;
+    if (performance.now() > deadline) {
+      throw new Error(`${proc.name}: no /livez in ${timeoutMs} ms: ${proc.output().slice(-2000)}`);
+    }
+    await sleep(5);
+  }
 }
 
 /** Resolves once /healthz gives a verdict other than "no result yet"; returns ms since spawn. */
 export async function untilFirstVerdict(s: Sidecar, timeoutMs = 20_000): Promise<number> {
-  return waitFor(
-    `${s.proc.name} first verdict`,
-    async () => {
-      const r = await getText(`${s.url}/healthz`, 500);
-      return r.body.includes('no result yet') ? undefined : performance.now() - s.proc.spawnedAt;
-    },
-    timeoutMs,
-    5,
-  );
+  let last = '';
+  try {
+    return await waitFor(
+      `${s.proc.name} first verdict`,
+      async () => {
+        const r = await getText(`${s.url}/healthz`, 500);
+        last = `${r.status} ${r.body}`;
+        return r.body.includes('no result yet') ? undefined : performance.now() - s.proc.spawnedAt;
+      },
+      timeoutMs,
+      5,
+    );
+  } catch (e) {
+    throw new Error(
+      `${e instanceof Error ? e.message : String(e)}; last /healthz: ${last.slice(0, 600)}; output: ${s.proc.output().slice(-1500)}`,
+    );
+  }
 }

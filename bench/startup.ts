@@ -2,7 +2,7 @@
 // local ground; baseline: a bare process importing Fastify and the AWS SDK
 // clients, start → its /livez answering. Runs alternate so drift hits both.
 import { getText } from './http.ts';
-import { type Lane, type Sidecar, spawnSidecar, untilFirstVerdict, untilLive } from './lane.ts';
+import { type Lane, type Sidecar, spawnSidecar, untilFirstVerdict } from './lane.ts';
 import { baseEnv, freePort, spawnNode, stopProc, waitFor } from './procs.ts';
 import { type Section, table } from './report.ts';
 import { fmt, median, ratio } from './stats.ts';
@@ -59,7 +59,7 @@ export async function benchStartup(lane: Lane, runs: number): Promise<StartupRes
     empty.push(await emptyNodeStart());
     const s = await spawnSidecar(lane, { intervalSeconds: 30, timeoutSeconds: 5 });
     try {
-      live.push(await untilLive(s));
+      live.push(s.liveMs);
       verdict.push(await untilFirstVerdict(s));
       statuses.push((await getText(`${s.url}/healthz`)).status);
     } catch (e) {

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CannedAnswer } from './baseline-server.ts';
 import { getText } from './http.ts';
-import { type Lane, type Sidecar, spawnSidecar, untilLive } from './lane.ts';
+import { type Lane, type Sidecar, spawnSidecar } from './lane.ts';
 import type { LoadResult, LoadSpec } from './load.ts';
 import { baseEnv, freePort, ROOT, spawnNode, stopProc, waitFor } from './procs.ts';
 import { type Section, type Target, table } from './report.ts';
@@ -106,7 +106,6 @@ export async function benchThroughput(
   const port = await freePort();
   let bare: ReturnType<typeof spawnNode> | undefined;
   try {
-    await untilLive(hung);
     await waitFor(
       'black-holed sidecar answers 503',
       async () => ((await getText(`${hung.url}/healthz`)).status === 503 ? true : undefined),

@@ -29,6 +29,7 @@ import {
   fakeCredentialSource,
 } from './imds-credentials.ts';
 import { audiences, newSigningKey, readClaims, serviceAccountToken, verifyToken } from './jwt.ts';
+import type { StsEndpoint } from './sts-endpoint.ts';
 
 export type ContainerFault =
   | 'none'
@@ -334,4 +335,26 @@ export async function startContainerCredentials(
       await tracked.close();
     },
   };
+}
+
+/**
+ * Makes the STS endpoint recognise the endpoint's credentials as the role's
+ * session, as real STS would (`assumed-role/ROLE/SESSION`).
+ */
+export function linkContainerToSts(
+  ep: ContainerCredentialsEndpoint,
+  sts: StsEndpoint,
+  sessionName = 'ecs-task-0123456789abcdef0',
+): void {
+  const { accountId, roleName } = ep.identity;
+  ep.onCredentials((c) => {
+    sts.register(c.accessKeyId, {
+      account: accountId,
+      arn: `arn:aws:sts::${accountId}:assumed-role/${roleName}/${sessionName}`,
+      userId: `AROAS3HEALTHCONTAINER:${sessionName}`,
+      secretAccessKey: c.secretAccessKey,
+      sessionToken: c.sessionToken,
+      expiration: c.expiration,
+    });
+  });
 }

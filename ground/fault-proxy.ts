@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import {
   Agent,
   createServer,
+  type IncomingHttpHeaders,
   type IncomingMessage,
   type OutgoingHttpHeaders,
   request,
@@ -38,10 +39,23 @@ export type FaultMode =
    * body (default: half) before resetting: the peer did the work, the answer is lost
    */
   | { kind: 'truncate'; bytes?: number }
-  /** answer `status` without contacting the peer (a load balancer's or throttler's answer) */
-  | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
+  /**
+   * answer `status` without contacting the peer (a load balancer's or
+   * throttler's answer); `body` may be built from the request (AWS echoes
+   * the canonical request, signed headers included, in SignatureDoesNotMatch)
+   */
+  | { kind: 'status'; status: number; body?: BodyOf; headers?: Record<string, string> }
+  /**
+   * forward, let the peer act, then answer `status` instead of the peer's
+   * answer: a 500 for a PUT the store did write (S3 allows exactly that)
+   */
+  | { kind: 'rewrite'; status: number; body?: BodyOf; headers?: Record<string, string> }
   /** forward, send headers at once, then trickle the body `chunkBytes` every `intervalMs` */
   | { kind: 'slow-body'; chunkBytes?: number; intervalMs?: number };
+
+export type BodyOf =
+  | string
+  | ((req: { method: string; url: string; headers: IncomingHttpHeaders }) => string);
 
 /** Which requests a fault applies to; the others pass. Empty = all. */
 export interface RequestMatch {
@@ -53,6 +67,8 @@ export interface RequestMatch {
 export interface ProxyEvent {
   method: string;
   url: string;
+  /** as the client sent them (e.g. to see which access key signed a request) */
+  headers: IncomingHttpHeaders;
   faulted: boolean;
   /** set on 'answered' events: the status the client got (0 when it got none) */
   status?: number;
@@ -200,7 +216,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     stats.requests++;
     stats.byMethod[method] = (stats.byMethod[method] ?? 0) + 1;
     if (faulted) stats.faulted++;
-    const event: ProxyEvent = { method, url, faulted };
+    const event: ProxyEvent = { method, url, headers: req.headers, faulted };
     emit('request', event);
     answered(res, event);
     const fault: FaultMode = faulted ? current : { kind: 'pass' };
@@ -214,8 +230,10 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       return;
     }
     const body = await readAll(req);
-    if (fault.kind === 'status') {
-      const payload = Buffer.from(fault.body ?? '', 'utf8');
+    if (fault.kind === 'rewrite') await readAll(await forward(req, body));
+    if (fault.kind === 'status' || fault.kind === 'rewrite') {
+      const text = typeof fault.body === 'function' ? fault.body(event) : (fault.body ?? '');
+      const payload = Buffer.from(text, 'utf8');
       const headers: OutgoingHttpHeaders = {
         'content-type': 'text/plain',
         'x-amz-request-id': randomBytes(8).toString('hex').toUpperCase(),

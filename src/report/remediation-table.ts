@@ -1,26 +1,16 @@
 import type { Reason } from '../checks/reasons.ts';
-import type { Json, RemediationContext, Vars } from './vars.ts';
+import { type BlockTemplate, code, json, type Row, sh, t } from './remediation-blocks.ts';
+import {
+  conflictCause,
+  EKS_HOP_LIMIT_NOTE,
+  PLATFORM_ROWS,
+  PLATFORM_SOURCES_HINT,
+  tokenFileCause,
+  tokenFileFix,
+} from './remediation-platform.ts';
+import type { RemediationContext, Vars } from './vars.ts';
 
-/** How a fix block is shown: prose is wrapped, shell is wrapped with ` \`, json and code never. */
-export type BlockKind = 'text' | 'shell' | 'json' | 'code';
-
-export type BlockTemplate =
-  | { kind: 'text' | 'shell' | 'code'; text: string }
-  | { kind: 'json'; doc: Json };
-
-type Templated<T> = T | ((v: Vars, ctx: RemediationContext) => T);
-
-/** One row: templates only; `{name}` is filled from Vars by one fill(). */
-export interface Row {
-  title: Templated<string>;
-  cause: Templated<string>;
-  fix: Templated<readonly BlockTemplate[]>;
-}
-
-const t = (text: string): BlockTemplate => ({ kind: 'text', text });
-const sh = (text: string): BlockTemplate => ({ kind: 'shell', text });
-const code = (text: string): BlockTemplate => ({ kind: 'code', text });
-const json = (doc: Json): BlockTemplate => ({ kind: 'json', doc });
+export type { BlockKind, BlockTemplate, Row } from './remediation-blocks.ts';
 
 // ---- shared fix fragments -------------------------------------------------
 
@@ -38,6 +28,7 @@ const HOP_LIMIT_FIX: readonly BlockTemplate[] = [
   t(
     "Trade-off: with hop limit 2 every container on this host can get the instance role's credentials, not only those that need S3; keep 1 on hosts where containers must not have the role. Set it in the launch template too, so replacement instances keep it.",
   ),
+  EKS_HOP_LIMIT_NOTE,
 ];
 
 const IMDS_FROM_CONTAINER: readonly BlockTemplate[] = [
@@ -206,25 +197,18 @@ export const ROWS: Record<Reason, Row> = {
   },
   env_container_credentials_conflict: {
     title: 'container credential variables conflict',
-    cause:
-      'AWS_CONTAINER_CREDENTIALS_FULL_URI and _RELATIVE_URI are both set ({containerUri} wins), so the SDK asks a container credential endpoint rather than IMDS.',
+    cause: conflictCause,
     fix: [
       t(
-        'On EC2 with docker compose, remove both AWS_CONTAINER_CREDENTIALS_* variables; on ECS or EKS keep only the one the platform injects.',
+        'Keep only the variable the platform injects: ECS sets AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, EKS Pod Identity sets AWS_CONTAINER_CREDENTIALS_FULL_URI. On EC2 with docker compose, remove both, so the SDK asks IMDS for the instance role.',
       ),
       ...RECREATE,
     ],
   },
   env_token_file_invalid: {
-    title: 'web identity token file unusable',
-    cause:
-      'AWS_WEB_IDENTITY_TOKEN_FILE={tokenFile} cannot be used, so the web-identity provider fails before the instance role is tried.',
-    fix: [
-      t(
-        'Mount the token file into the container (EKS: IRSA does this), or remove AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN on EC2.',
-      ),
-      ...RECREATE,
-    ],
+    title: 'service-account token file unusable',
+    cause: tokenFileCause,
+    fix: tokenFileFix,
   },
 
   // -- imds ---------------------------------------------------------------------
@@ -379,6 +363,7 @@ export const ROWS: Record<Reason, Row> = {
       "No provider in the SDK's default chain returned credentials: no keys in the environment, no profile, no container endpoint, and IMDS gave none.",
     fix: [
       CHECK_IMDS_FIRST,
+      PLATFORM_SOURCES_HINT,
       t('Local development: use a profile (runbook §2) with AWS_PROFILE set.'),
     ],
   },
@@ -462,9 +447,15 @@ export const ROWS: Record<Reason, Row> = {
     ],
   },
   sts_error: {
-    title: 'STS GetCallerIdentity failed',
-    cause:
-      'STS GetCallerIdentity failed ({code}, {httpStatus}); it needs no permission, so the credentials, their signature or the way to {stsEndpoint} is broken.',
+    // On IRSA the credentials step itself calls STS (AssumeRoleWithWebIdentity).
+    title: (_v, ctx) =>
+      ctx.step === 'resolve'
+        ? 'STS AssumeRoleWithWebIdentity failed'
+        : 'STS GetCallerIdentity failed',
+    cause: (_v, ctx) =>
+      ctx.step === 'resolve'
+        ? 'STS AssumeRoleWithWebIdentity failed ({code}, {httpStatus}): STS could not reach the identity provider to verify the token, or the way to {stsEndpoint} is broken.'
+        : 'STS GetCallerIdentity failed ({code}, {httpStatus}); it needs no permission, so the credentials, their signature or the way to {stsEndpoint} is broken.',
     fix: [
       t(
         'RegionDisabledException: use a region enabled for the account (AWS_REGION). Otherwise check the credentials and the network path to {stsEndpoint} (AWS_ENDPOINT_URL_STS overrides it):',
@@ -815,6 +806,7 @@ export const ROWS: Record<Reason, Row> = {
       sh('docker compose restart s3-health'),
     ],
   },
+  ...PLATFORM_ROWS,
   unknown: {
     title: 'unclassified error: {code}',
     cause: '{where} failed with an error the sidecar does not classify ({code}, {httpStatus}).',

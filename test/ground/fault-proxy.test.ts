@@ -124,6 +124,15 @@ describe('against an echo peer', () => {
     expect(proxy.stats().faulted).toBeGreaterThanOrEqual(1);
   });
 
+  it('rewrite lets the peer act, then answers the given status instead', async () => {
+    await proxy.set({ kind: 'rewrite', status: 500, body: 'oops' }, { method: 'PUT' });
+    const before = peerCalls;
+    const a = await call(`${proxy.url}/k`, { method: 'PUT', body: 'v' });
+    expect(a.status).toBe(500);
+    expect(a.body).toBe('oops');
+    expect(peerCalls).toBe(before + 1);
+  });
+
   it('reset gives the client ECONNRESET', async () => {
     await proxy.set({ kind: 'reset' });
     await expect(call(`${proxy.url}/`)).rejects.toMatchObject({ code: 'ECONNRESET' });

@@ -41,6 +41,14 @@ afterAll(async () => {
 
 const timeouts = ['imds_token_timeout', 'imds_timeout'];
 
+// BUG (reported): the IMDS token is cached for its 6 h TTL, so the token step
+// never PUTs again after start-up; a hop limit lowered to 1 on a running
+// instance (modify-instance-metadata-options) stays invisible to the imds
+// check while every SDK refresh pays the 1 s fallback (tokens optional) or
+// gets nothing (tokens required). Fix: the scheduled token step PUTs a fresh
+// token every cycle (e.g. ImdsClient.token(signal, { fresh: true })).
+const TOKEN_CACHED = 'token cached 6 h, PUT never retried';
+
 const cases: FaultCase[] = [
   {
     peer: 'imds',
@@ -108,7 +116,9 @@ const cases: FaultCase[] = [
   },
   {
     peer: 'imds',
-    name: 'token PUT black-holed (hop limit 1)',
+    name: 'token PUT black-holed after start (hop limit 1)',
+    bug: TOKEN_CACHED,
+    boundMs: 10_000,
     inject: () => g.imds.setFault('token-blackhole'),
     clear: () => g.clearFaults(),
     check: 'imds',
@@ -155,9 +165,11 @@ const cases: FaultCase[] = [
 ];
 
 describe('IMDS faults: verdict within the bound, health endpoints answering, recovery', () => {
-  it.each(cases.map((c) => [c.name, c] as const))('%s', async (_n, c) => {
-    await runFault(s, c, FAST);
-  }, 90_000);
+  for (const c of cases) {
+    (c.bug ? it.fails : it)(c.name, async () => {
+      await runFault(s, c, FAST);
+    }, 90_000);
+  }
 
   it('leaves no sockets, descriptors or memory behind', async () => {
     await waitPass(s.url, 20_000);

@@ -1,0 +1,285 @@
+// Fault matrix, credentials side: STS down, slow, failing or resetting;
+// credentials expiring, expired (extended by the SDK) and rotating; and a
+// sidecar whose clock is 20 minutes behind (libfaketime), so the real
+// radosgw answers RequestTimeTooSkewed.
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type FaultGround, startFaultGround } from './support/ground.ts';
+import { getText, verdicts, waitUntil } from './support/http.ts';
+import {
+  assertNoGrowth,
+  FAST,
+  type FaultCase,
+  mark,
+  type ResourceMark,
+  runFault,
+  timingEnv,
+  waitPass,
+} from './support/matrix.ts';
+import {
+  freePort,
+  killAll,
+  type SidecarProcess,
+  spawnSidecar,
+  waitListening,
+} from './support/process.ts';
+import { scanAndRecord } from './support/secrets.ts';
+import { addRow, printSummary } from './support/summary.ts';
+
+const rgw = inject('rgw');
+let g: FaultGround;
+let s: SidecarProcess;
+let before: ResourceMark;
+const peerSockets = () => Object.values(g.proxies).reduce((n, p) => n + p.stats().openSockets, 0);
+const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+
+beforeAll(async () => {
+  g = await startFaultGround(rgw);
+  s = spawnSidecar({ ...g.env, ...timingEnv(FAST) }, await freePort());
+  await waitListening(s);
+  await waitPass(s.url, 30_000);
+  await new Promise((r) => setTimeout(r, 3000));
+  before = await mark(s, peerSockets);
+}, 60_000);
+
+afterAll(async () => {
+  await killAll();
+  await g?.close();
+  printSummary();
+});
+
+const clear = async () => {
+  g.setRotateEveryFetch(false);
+  await g.clearFaults();
+};
+
+// See faults-s3.test.ts: @smithy/node-http-handler names ECONNRESET 'TimeoutError'.
+const RESET = 'ECONNRESET classified as timeout';
+
+const cases: FaultCase[] = [
+  {
+    peer: 'sts',
+    name: 'down (port closed)',
+    inject: () => g.proxies.sts.set({ kind: 'refuse' }),
+    clear,
+    check: 'credentials',
+    status: 'fail',
+    reasons: ['connection_refused'],
+    step: 'identity',
+  },
+  {
+    peer: 'sts',
+    name: 'slow (4 s an answer)',
+    inject: () => g.sts.setFault('slow', { delayMs: 4000 }),
+    clear,
+    check: 'credentials',
+    status: 'fail',
+    reasons: ['timeout'],
+    step: 'identity',
+  },
+  {
+    peer: 'sts',
+    name: '500 InternalFailure',
+    inject: () => g.sts.setFault('error500'),
+    clear,
+    check: 'credentials',
+    status: 'fail',
+    reasons: ['sts_error'],
+    step: 'identity',
+  },
+  {
+    peer: 'sts',
+    name: 'connection reset',
+    bug: RESET,
+    boundMs: 10_000,
+    inject: () => g.proxies.sts.set({ kind: 'reset' }),
+    clear,
+    check: 'credentials',
+    status: 'fail',
+    reasons: ['connection_reset'],
+    step: 'identity',
+  },
+  {
+    peer: 'credentials',
+    name: 'expiring in 10 min (IMDS stops rotating)',
+    inject: () => g.imds.setFault('credentials-expiring', { expiresInSeconds: 600 }),
+    clear,
+    check: 'credentials',
+    status: 'warn',
+    reasons: ['credentials_expiring'],
+  },
+  {
+    peer: 'credentials',
+    name: 'expiring in 2 min (IMDS stops rotating)',
+    inject: () => g.imds.setFault('credentials-expiring', { expiresInSeconds: 120 }),
+    clear,
+    check: 'credentials',
+    status: 'fail',
+    reasons: ['credentials_expiring'],
+    step: 'expiry',
+  },
+  {
+    peer: 'credentials',
+    name: 'expired 10 min ago (SDK extends them)',
+    inject: () => g.imds.setFault('credentials-expired'),
+    clear,
+    check: 'credentials',
+    status: 'not-pass',
+    reasons: ['credentials_extended'],
+  },
+];
+
+describe('STS and credential faults: verdict within the bound, endpoints answering, recovery', () => {
+  for (const c of cases) {
+    (c.bug ? it.fails : it)(
+      c.name,
+      async () => {
+        await runFault(s, c, FAST);
+      },
+      90_000,
+    );
+  }
+
+  it('rotation on every fetch: the verdict stays pass throughout', async () => {
+    const keysBefore = g.keyIds.size;
+    g.setRotateEveryFetch(true);
+    const verdictsSeen = new Set<string>();
+    try {
+      await waitUntil(
+        'five rotations',
+        async () => {
+          verdictsSeen.add((await verdicts(s.url)).status);
+          return g.keyIds.size >= keysBefore + 5;
+        },
+        30_000,
+      );
+    } finally {
+      g.setRotateEveryFetch(false);
+    }
+    addRow('faults', [
+      'credentials',
+      `rotation on every fetch (${g.keyIds.size - keysBefore} new keys)`,
+      'pass throughout',
+      [...verdictsSeen].join(', '),
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
+    ]);
+    expect([...verdictsSeen]).toEqual(['pass']);
+  }, 60_000);
+
+  // BUG (reported, see faults-s3.test.ts MEMO): the pooled S3 and STS clients
+  // keep signing with the first cycle's credentials.
+  it.fails('after a rotation, S3 requests are signed with the newly resolved key', async () => {
+    g.setRotateEveryFetch(true);
+    try {
+      await waitUntil('a rotation', async () => g.keyIds.size >= 3, 20_000);
+      const newest = [...g.keyIds].at(-1) ?? '';
+      const put = await g.proxies.s3.next({ method: 'PUT' }, 'request', 20_000);
+      const signedWith = /Credential=([A-Z0-9]+)\//.exec(String(put.headers.authorization))?.[1];
+      // Rotation on every fetch: the key of the latest hand-out or the one before it.
+      const recent = [...g.keyIds].slice(-3);
+      expect(recent, `newest ${newest}`).toContain(signedWith);
+    } finally {
+      g.setRotateEveryFetch(false);
+    }
+  }, 60_000);
+
+  it('leaves no sockets, descriptors or memory behind', async () => {
+    await waitPass(s.url, 20_000);
+    await new Promise((r) => setTimeout(r, 4000));
+    assertNoGrowth('sts + credentials matrix', before, await mark(s, peerSockets));
+  }, 30_000);
+
+  it('never showed a secret in its logs, /diagnose, / or /metrics', async () => {
+    const outputs: Record<string, string> = { 'credentials matrix: logs (debug)': s.output() };
+    for (const p of ['/diagnose', '/diagnose?format=json', '/', '/metrics', '/healthz?verbose']) {
+      outputs[`credentials matrix: ${p}`] = (await getText(`${s.url}${p}`, 20_000)).body;
+    }
+    expect(g.secrets.size).toBeGreaterThan(0);
+    expect(
+      scanAndRecord('sts + credentials matrix: logs, /diagnose, /, /metrics', outputs, g.secrets),
+    ).toEqual([]);
+  }, 30_000);
+});
+
+interface Change {
+  check: string;
+  to: string;
+  reason?: string;
+}
+
+function changes(output: string): Change[] {
+  const out: Change[] = [];
+  for (const line of output.split('\n')) {
+    if (!line.includes('"to":')) continue;
+    try {
+      const o = JSON.parse(line) as Change;
+      out.push({ check: o.check, to: o.to, ...(o.reason ? { reason: o.reason } : {}) });
+    } catch {
+      // not a log line of ours
+    }
+  }
+  return out;
+}
+
+describe.skipIf(!existsSync(LIBFAKETIME))('clock 20 minutes behind (libfaketime)', () => {
+  let skewed: SidecarProcess;
+  beforeAll(async () => {
+    skewed = spawnSidecar({ ...g.env, ...timingEnv(FAST) }, await freePort(), {
+      preload: {
+        LD_PRELOAD: LIBFAKETIME,
+        FAKETIME: '-20m',
+        FAKETIME_DONT_FAKE_MONOTONIC: '1',
+        FAKETIME_NO_CACHE: '1',
+      },
+    });
+    await waitListening(skewed);
+    // The SDK corrects its clock from the servers' Date headers, so the
+    // skew shows in the first calls only, then as the clock offset.
+    await waitPass(skewed.url, 30_000);
+  }, 60_000);
+  afterAll(async () => {
+    await skewed?.stop('SIGTERM');
+  });
+
+  it('reports the offset after the SDK corrected it, and passes', async () => {
+    const metrics = (await getText(`${skewed.url}/metrics`)).body;
+    const offset = Number(/^s3_health_clock_offset_seconds (\S+)$/m.exec(metrics)?.[1]);
+    const seen = changes(skewed.output());
+    const skewFailures = Number(
+      /^s3_health_check_failures_total\{check="s3",reason="clock_skew"\} (\S+)$/m.exec(metrics)?.[1] ??
+        0,
+    );
+    addRow('faults', [
+      'clock',
+      '20 min behind (libfaketime on the sidecar)',
+      'clock_skew first, then pass with the offset',
+      `${seen.map((c) => `${c.check} ${c.to}${c.reason ? `: ${c.reason}` : ''}`).join('; ')}; s3 clock_skew failures: ${skewFailures}`,
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
+      `offset ${Math.round(offset)} s`,
+    ]);
+    expect(Math.abs(offset - 1200)).toBeLessThan(120);
+    expect((await verdicts(skewed.url)).status).toBe('pass');
+    // The real radosgw refused the first skewed PUT (RequestTimeTooSkewed);
+    // the verdict was already fail (blocked), so it shows in the counter.
+    expect(skewFailures).toBeGreaterThanOrEqual(1);
+  });
+
+  // BUG (reported): AWS STS (and the ground's STS endpoint) answer a skewed
+  // request with SignatureDoesNotMatch "Signature expired: …"; classify()
+  // maps the name to signature_mismatch, whose fix (check the secret key) is
+  // wrong. Fix: when $metadata.clockSkewCorrected is true, or the message
+  // starts with "Signature expired", the reason is clock_skew.
+  it.fails('the first STS refusal of the skewed clock is named clock_skew', () => {
+    const first = changes(skewed.output()).find((c) => c.check === 'credentials');
+    expect(first).toEqual({ check: 'credentials', to: 'fail', reason: 'clock_skew' });
+  });
+});
