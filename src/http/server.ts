@@ -8,13 +8,13 @@ import { metricsRoutes } from './routes/metrics.ts';
 
 /**
  * A GET-only surface: tiny body limit, short timeouts against slow clients,
- * and no request logging on the hot health paths (a scrape every few seconds
- * would drown the state-change lines that matter).
+ * and no per-request logging.
  */
 export function buildServer(ctx: AppContext, logger: FastifyBaseLogger): FastifyInstance {
   const app = Fastify({
-    loggerInstance: logger,
-    disableRequestLogging: true,
+    // Request lines are info-level; a child at warn keeps a scrape every few
+    // seconds from drowning the state-change lines that matter.
+    loggerInstance: logger.child({}, { level: 'warn' }),
     bodyLimit: 1024,
     connectionTimeout: 30_000,
     requestTimeout: 60_000,
