@@ -20,13 +20,13 @@ RUN DEBIAN_FRONTEND=noninteractive dpkg --force-unsafe-io -i /tmp/debs/*.deb \
  && test -s /etc/ssl/certs/ca-certificates.crt
 
 COPY build/image/app/ /app/
-# Types, source maps and docs are never loaded at run time. Then: owned by
-# root, readable by all, writable by none, so the runtime user cannot change
-# its own code even where the root filesystem is writable.
+# Types, source maps and docs are never loaded at run time. COPY made root
+# the owner; the modes are normalised (a build machine's umask may leave
+# files group-writable), so the runtime user can read but never change its
+# own code, even where the root filesystem is writable.
 RUN find /app/node_modules -type f \( -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
       -o -name '*.map' -o -name '*.md' -o -name '*.markdown' \) ! -iname 'license*' -delete \
  && rm -f /app/package-lock.json \
- && chown -R 0:0 /app \
  && chmod -R u=rwX,go=rX /app \
  && chmod 0755 /app/dist/cli.js \
  && node /app/dist/cli.js --help >/dev/null

@@ -1,16 +1,28 @@
-// The long run behind items 2 and 5: a sidecar at a short interval until it
-// has done `targetCycles` cycles, sampled every second, next to the bare
-// baseline process started at the same moment.
+// The long runs behind items 2 and 5: sidecars at a short interval until
+// they have done `targetCycles` cycles, next to the bare baseline process
+// started at the same moment. Two sidecars side by side, in separate lanes:
+// one left alone (what RSS does on its own, sampled every second), one whose
+// heap is fully collected every 100 cycles through the inspector (what it
+// really retains: the leak test), and one with a capped V8 heap (a
+// deployment option, to show what it does to RSS).
 import { getText } from './http.ts';
+import { gcAndMeasure } from './inspector.ts';
 import { type Lane, spawnSidecar, untilFirstVerdict } from './lane.ts';
 import { baseEnv, freePort, rssBytes, sleep, spawnNode, stopProc, waitFor } from './procs.ts';
 import { failuresByReason, markUsage, type Sample, sample, type Usage } from './sampling.ts';
 
+export interface Retained {
+  cycles: number;
+  heapBytes: number;
+  rssBytes: number;
+}
+
 export interface CycleRun {
   intervalSeconds: number;
   timeoutSeconds: number;
+  /** the sidecar left alone */
   samples: Sample[];
-  /** cycles and seconds between the first and last sample */
+  /** cycles and seconds between its first and last sample */
   cycles: number;
   seconds: number;
   cpuSeconds: number;
@@ -18,29 +30,23 @@ export interface CycleRun {
   failures: Record<string, number>;
   finalRss: number;
   baselineRss: number;
+  /** the second sidecar, right after each forced full GC */
+  retained: Retained[];
+  /** the third sidecar, with a capped heap */
+  capped: { nodeArgs: string[]; cycles: number; finalRss: number };
 }
 
-export async function runCycles(
-  lane: Lane,
-  opts: { intervalSeconds: number; timeoutSeconds: number; targetCycles: number; maxMs: number },
-): Promise<CycleRun> {
-  const port = await freePort();
-  const baseline = spawnNode('baseline-idle', ['bench/baseline-idle.ts', String(port)], {
-    ...baseEnv(),
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
-  const s = await spawnSidecar(lane, {
-    intervalSeconds: opts.intervalSeconds,
-    timeoutSeconds: opts.timeoutSeconds,
-  });
+interface Opts {
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  targetCycles: number;
+  maxMs: number;
+}
+
+async function leftAlone(lane: Lane, opts: Opts, nodeArgs: string[] = []) {
+  const s = await spawnSidecar(lane, { ...opts, nodeArgs });
   try {
     await untilFirstVerdict(s);
-    await waitFor(
-      'baseline /livez',
-      async () =>
-        (await getText(`http://127.0.0.1:${port}/livez`, 500)).status === 200 ? true : undefined,
-      15_000,
-    );
     const t0 = performance.now();
     const usage = markUsage(lane, s);
     const samples: Sample[] = [await sample(s, t0)];
@@ -51,23 +57,84 @@ export async function runCycles(
       samples.push(x);
       if (x.cycles >= opts.targetCycles || performance.now() > deadline) break;
     }
-    const first = samples[0];
-    const last = samples.at(-1);
+    return { samples, usage: usage.read(), failures: await failuresByReason(s) };
+  } finally {
+    await s.close();
+  }
+}
+
+async function collected(lane: Lane, opts: Opts, every: number): Promise<Retained[]> {
+  const inspectPort = await freePort();
+  const s = await spawnSidecar(lane, { ...opts, nodeArgs: [`--inspect=127.0.0.1:${inspectPort}`] });
+  const out: Retained[] = [];
+  try {
+    await untilFirstVerdict(s);
+    const deadline = performance.now() + opts.maxMs;
+    let next = every;
+    for (;;) {
+      await sleep(250);
+      const { cycles } = await sample(s, 0);
+      if (cycles >= next) {
+        const heap = await gcAndMeasure(inspectPort);
+        out.push({ cycles, heapBytes: heap.usedBytes, rssBytes: rssBytes(s.proc.pid) });
+        next += every;
+      }
+      if (cycles >= opts.targetCycles || performance.now() > deadline) break;
+    }
+    return out;
+  } finally {
+    await s.close();
+  }
+}
+
+export const CAP_ARGS = ['--max-old-space-size=32'];
+
+export async function runCycles(
+  lane: Lane,
+  gcLane: Lane,
+  capLane: Lane,
+  opts: Opts,
+): Promise<CycleRun> {
+  const port = await freePort();
+  const baseline = spawnNode('baseline-idle', ['bench/baseline-idle.ts', String(port)], {
+    ...baseEnv(),
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
+  try {
+    await waitFor(
+      'baseline /livez',
+      async () =>
+        (await getText(`http://127.0.0.1:${port}/livez`, 500)).status === 200 ? true : undefined,
+      15_000,
+    );
+    const [alone, retained, capped] = await Promise.all([
+      leftAlone(lane, opts),
+      collected(gcLane, opts, 100),
+      leftAlone(capLane, opts, CAP_ARGS),
+    ]);
+    const cappedLast = capped.samples.at(-1);
+    const first = alone.samples[0];
+    const last = alone.samples.at(-1);
     if (!first || !last) throw new Error('no samples');
     return {
       intervalSeconds: opts.intervalSeconds,
       timeoutSeconds: opts.timeoutSeconds,
-      samples,
+      samples: alone.samples,
       cycles: last.cycles - first.cycles,
       seconds: (last.t - first.t) / 1000,
       cpuSeconds: last.cpu - first.cpu,
-      usage: usage.read(),
-      failures: await failuresByReason(s),
+      usage: alone.usage,
+      failures: alone.failures,
       finalRss: last.rss,
       baselineRss: rssBytes(baseline.pid),
+      retained,
+      capped: {
+        nodeArgs: CAP_ARGS,
+        cycles: cappedLast?.cycles ?? Number.NaN,
+        finalRss: cappedLast?.rss ?? Number.NaN,
+      },
     };
   } finally {
-    await s.close();
     await stopProc(baseline);
   }
 }

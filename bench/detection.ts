@@ -92,7 +92,16 @@ function failingOutput(body: string): string {
   return body.slice(0, 120);
 }
 
-/** Polls /healthz until `want`; also notes the first "unconfirmed failure" it sees. */
+/** Whether /metrics shows a failure in a row that /healthz does not report yet (it waits for confirmation). */
+async function anyFailureCounted(s: Sidecar): Promise<boolean> {
+  const m = (await getText(`${s.url}/metrics`, 2000)).body;
+  return /^s3_health_check_consecutive_failures\{[^}]*\} [1-9]/m.test(m);
+}
+
+/**
+ * Polls /healthz every `pollMs` until it answers `want`; meanwhile /metrics,
+ * every 100 ms at most, for the first failed (not yet confirmed) cycle.
+ */
 async function until(
   s: Sidecar,
   want: number,
@@ -101,13 +110,14 @@ async function until(
   maxMs: number,
 ): Promise<{ ms: number; body: string; firstFailMs?: number }> {
   let firstFailMs: number | undefined;
+  let lastMetrics = 0;
   for (;;) {
     const r = await getText(`${s.url}/healthz`, 2000).catch(() => undefined);
     const now = performance.now();
-    if (r) {
-      if (firstFailMs === undefined && r.body.includes('unconfirmed failure'))
-        firstFailMs = now - since;
-      if (r.status === want) return { ms: now - since, body: r.body, firstFailMs };
+    if (r?.status === want) return { ms: now - since, body: r.body, firstFailMs };
+    if (want === 503 && firstFailMs === undefined && now - lastMetrics >= 100) {
+      lastMetrics = now;
+      if (await anyFailureCounted(s).catch(() => false)) firstFailMs = performance.now() - since;
     }
     if (now - since > maxMs) throw new Error(`no ${want} within ${maxMs} ms`);
     await sleep(pollMs);

@@ -17,6 +17,8 @@ import {
 import { markUsage, type Sample, sample, type Usage } from './sampling.ts';
 
 export interface IdleRun {
+  /** the same window for a sidecar whose event-loop monitor samples every 1 s (bench/eld-coarse.ts) */
+  coarseCpuSeconds: number;
   intervalSeconds: number;
   timeoutSeconds: number;
   windowSeconds: number;
@@ -31,6 +33,7 @@ export interface IdleRun {
 
 export async function runIdle(
   lane: Lane,
+  coarseLane: Lane,
   opts: { intervalSeconds: number; timeoutSeconds: number; windowSeconds: number },
 ): Promise<IdleRun> {
   const port = await freePort();
@@ -42,7 +45,16 @@ export async function runIdle(
     intervalSeconds: opts.intervalSeconds,
     timeoutSeconds: opts.timeoutSeconds,
   });
+  const coarse = await spawnSidecar(coarseLane, {
+    intervalSeconds: opts.intervalSeconds,
+    timeoutSeconds: opts.timeoutSeconds,
+    nodeArgs: ['--import=./bench/eld-coarse.ts'],
+  }).catch(async (e: unknown) => {
+    await s.close();
+    throw e;
+  });
   try {
+    await untilFirstVerdict(coarse);
     await untilFirstVerdict(s);
     await waitFor(
       'baseline /livez',
@@ -55,6 +67,7 @@ export async function runIdle(
     const usage = markUsage(lane, s);
     const start = await sample(s, t0);
     const b0 = cpuSeconds(baseline.pid);
+    const k0 = cpuSeconds(coarse.proc.pid);
     await sleep(opts.windowSeconds * 1000);
     const end = await sample(s, t0);
     return {
@@ -62,6 +75,7 @@ export async function runIdle(
       cycles: end.cycles - start.cycles,
       cpuSeconds: end.cpu - start.cpu,
       baselineCpuSeconds: cpuSeconds(baseline.pid) - b0,
+      coarseCpuSeconds: cpuSeconds(coarse.proc.pid) - k0,
       usage: usage.read(),
       start,
       end,
@@ -69,6 +83,7 @@ export async function runIdle(
     };
   } finally {
     await s.close();
+    await coarse.close();
     await stopProc(baseline);
   }
 }

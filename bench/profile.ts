@@ -1,9 +1,10 @@
-// Evidence for the closing note: a V8 CPU profile (--cpu-prof) of one
-// sidecar from process start through its first verdict, then a stretch of
-// short-interval cycles, summarised as self time by package and top functions.
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// Evidence for the closing note: V8 CPU profiles (--cpu-prof) of a sidecar
+// from process start through a stretch of short-interval cycles, and of one
+// under /healthz load, summarised as self time by package and top functions.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Lane, spawnSidecar, untilFirstVerdict } from './lane.ts';
+import { type Lane, type Sidecar, spawnSidecar, untilFirstVerdict } from './lane.ts';
+import { runLoadProcess } from './load-proc.ts';
 import { ROOT, sleep } from './procs.ts';
 import { table } from './report.ts';
 import { fmt } from './stats.ts';
@@ -66,19 +67,20 @@ export function summarise(profile: CpuProfile): ProfileSummary {
   return { totalMs, byPackage: top(pkg, 8), topFunctions: top(fn, 5) };
 }
 
-/** Profiles start-up through the first verdict, plus `cycleSeconds` of 0.1 s cycles. */
-export async function profileSidecar(lane: Lane, cycleSeconds: number): Promise<ProfileSummary> {
-  const dir = join(ROOT, 'bench', 'out', 'prof');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
+/** Runs one sidecar under --cpu-prof while `during` acts on it; the profile is written at its exit. */
+async function withProfile(
+  lane: Lane,
+  opts: { intervalSeconds: number; timeoutSeconds: number },
+  during: (s: Sidecar) => Promise<void>,
+): Promise<ProfileSummary> {
+  mkdirSync(join(ROOT, 'bench', 'out'), { recursive: true });
+  const dir = mkdtempSync(join(ROOT, 'bench', 'out', 'prof-'));
   const s = await spawnSidecar(lane, {
-    intervalSeconds: 0.1,
-    timeoutSeconds: 0.1,
+    ...opts,
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
   });
   try {
-    await untilFirstVerdict(s);
-    await sleep(cycleSeconds * 1000);
+    await during(s);
   } finally {
     // SIGTERM: the sidecar exits through process.exit, which writes the profile.
     await s.close();
@@ -88,8 +90,33 @@ export async function profileSidecar(lane: Lane, cycleSeconds: number): Promise<
   return summarise(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile);
 }
 
-export function profileNote(p: ProfileSummary, cycleSeconds: number): string {
-  return `**CPU profile** (\`node --cpu-prof\`, one sidecar from process start through its first verdict and then ${cycleSeconds} s of 0.1 s cycles; ${fmt(p.totalMs, 0)} ms sampled; raw profile in bench/out/prof/, open it in Chrome DevTools or speedscope):
+/** Start-up through the first verdict, then `cycleSeconds` of 0.1 s cycles. */
+export function profileCycles(lane: Lane, cycleSeconds: number): Promise<ProfileSummary> {
+  return withProfile(lane, { intervalSeconds: 0.1, timeoutSeconds: 0.1 }, async (s) => {
+    await untilFirstVerdict(s);
+    await sleep(cycleSeconds * 1000);
+  });
+}
+
+/** A healthy sidecar at the default interval under saturating /healthz load. */
+export function profileHealthz(
+  lane: Lane,
+  seconds: number,
+  connections: number,
+): Promise<ProfileSummary> {
+  return withProfile(lane, { intervalSeconds: 30, timeoutSeconds: 5 }, async (s) => {
+    await untilFirstVerdict(s);
+    await runLoadProcess({
+      url: `${s.url}/healthz`,
+      connections,
+      durationSeconds: seconds,
+      overallRate: 0,
+    });
+  });
+}
+
+export function profileNote(title: string, p: ProfileSummary): string {
+  return `**CPU profile: ${title}** (\`node --cpu-prof\`; ${fmt(p.totalMs, 0)} ms sampled; raw profiles in bench/out/prof-*/, open them in Chrome DevTools or speedscope):
 
 ${table(
   ['self time by package', 'ms', 'share'],

@@ -3,7 +3,7 @@
 // figures in bench/out/results.json). Starts its own radosgw and grounds on
 // loopback; every process it starts is stopped by PID at the end, also on
 // failure or Ctrl-C.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Radosgw, radosgwInstalled, startRadosgw } from '../ground/radosgw.ts';
 import { PROBE_ROLE_POLICY, type RgwInfo } from '../ground/rgw-info.ts';
@@ -17,7 +17,7 @@ import { type Lane, startLane } from './lane.ts';
 import { machineAtEnd, machineAtStart } from './machine.ts';
 import { memorySection } from './memory.ts';
 import { liveCount, ROOT, stopAll } from './procs.ts';
-import { profileNote, profileSidecar } from './profile.ts';
+import { profileCycles, profileHealthz, profileNote } from './profile.ts';
 import { renderResults, type Section } from './report.ts';
 import { benchStartup } from './startup.ts';
 import { benchThroughput } from './throughput.ts';
@@ -25,12 +25,20 @@ import { benchThroughput } from './throughput.ts';
 /** Sizes of the run; the defaults keep `npm run bench` well under ten minutes on 2 cores. */
 const PLAN = {
   startupRuns: 5,
-  throughput: { connections: 50, durationSeconds: 5, rate: 200, rateConnections: 10 },
-  cycles: { intervalSeconds: 0.1, timeoutSeconds: 0.1, targetCycles: 1000, maxMs: 240_000 },
+  throughput: {
+    connections: 50,
+    durationSeconds: 4,
+    rounds: 3,
+    rate: 200,
+    rateConnections: 10,
+    rateSeconds: 5,
+  },
+  cycles: { intervalSeconds: 0.1, timeoutSeconds: 0.1, targetCycles: 1000, maxMs: 260_000 },
   idle: { intervalSeconds: 30, timeoutSeconds: 5, windowSeconds: 90 },
   detectDefault: { intervalSeconds: 30, timeoutSeconds: 5, pollMs: 100 },
   detectShort: { intervalSeconds: 2, timeoutSeconds: 1, pollMs: 20 },
   profileCycleSeconds: 5,
+  profileHealthzSeconds: 4,
 };
 
 // The bench process itself never asks the real metadata service for anything.
@@ -75,6 +83,11 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 async function main(): Promise<void> {
+  const out = join(ROOT, 'bench', 'out');
+  mkdirSync(out, { recursive: true });
+  for (const d of readdirSync(out)) {
+    if (d.startsWith('prof-')) rmSync(join(out, d), { recursive: true, force: true });
+  }
   if (!radosgwInstalled()) {
     throw new Error('radosgw is not installed: run scripts/install-peers.sh (npm run demo does)');
   }
@@ -94,39 +107,52 @@ async function main(): Promise<void> {
     lanes.push(l);
     return l;
   };
-  const [start, hung, detect, short, idle, cycles, prof] = [
-    await lane('start'),
-    await lane('hung'),
-    await lane('detect'),
-    await lane('short'),
-    await lane('idle'),
-    await lane('cycles'),
-    await lane('prof'),
-  ];
+  const names = [
+    'start',
+    'hung',
+    'detect',
+    'short',
+    'idle',
+    'idle-eld',
+    'cycles',
+    'cycles-gc',
+    'cycles-cap',
+    'prof',
+  ] as const;
+  const L: Record<string, Lane> = {};
+  for (const n of names) L[n] = await lane(n);
+  const get = (n: (typeof names)[number]) => {
+    const l = L[n];
+    if (!l) throw new Error(`no lane ${n}`);
+    return l;
+  };
 
   // Detection at the default interval mostly waits on timers: it runs alongside everything.
   log('detection at the default interval: started in the background (~4 min)');
-  const detectDefault = settle(runDetection(detect, info, PLAN.detectDefault));
+  const detectDefault = settle(runDetection(get('detect'), info, PLAN.detectDefault));
 
   log('start-up');
-  const startup = await benchStartup(start, PLAN.startupRuns);
+  const startup = await benchStartup(get('start'), PLAN.startupRuns);
   log('throughput and latency');
-  const throughput = await benchThroughput(startup.kept, hung, PLAN.throughput).finally(() =>
+  const throughput = await benchThroughput(startup.kept, get('hung'), PLAN.throughput).finally(() =>
     startup.kept.close(),
   );
-  log('CPU profile of start-up and cycles');
-  const profile = await settle(profileSidecar(prof, PLAN.profileCycleSeconds));
-  const sdk = await measureSdkBaseline(idle);
+  log('CPU profiles: start-up and cycles; /healthz under load');
+  const profCycles = await settle(profileCycles(get('prof'), PLAN.profileCycleSeconds));
+  const profHealthz = await settle(
+    profileHealthz(get('prof'), PLAN.profileHealthzSeconds, PLAN.throughput.connections),
+  );
+  const sdk = await measureSdkBaseline(get('idle'));
 
   log(`${PLAN.cycles.targetCycles} cycles, then short-interval detection; idle window alongside`);
   const [longRun, idleRun] = await Promise.all([
     (async () => {
-      const c = await runCycles(cycles, PLAN.cycles);
+      const c = await runCycles(get('cycles'), get('cycles-gc'), get('cycles-cap'), PLAN.cycles);
       log(`cycles done (${c.cycles} in ${c.seconds.toFixed(0)} s); short-interval detection`);
-      const d = await runDetection(short, info, PLAN.detectShort);
+      const d = await runDetection(get('short'), info, PLAN.detectShort);
       return { c, d };
     })(),
-    runIdle(idle, PLAN.idle),
+    runIdle(get('idle'), get('idle-eld'), PLAN.idle),
   ]);
   log('waiting for default-interval detection');
   const detectRun: DetectionRun = unwrap(await detectDefault);
@@ -140,10 +166,19 @@ async function main(): Promise<void> {
     cpuSection(idleRun, longRun.c),
   ];
   const notes = [
-    `Interval used for the ${PLAN.cycles.targetCycles}-cycle run: ${PLAN.cycles.intervalSeconds} s (timeout ${PLAN.cycles.timeoutSeconds} s), the shortest the configuration accepts, so a thousand cycles fit in about two minutes. CPU per hour at the default interval is extrapolated from a ${PLAN.idle.windowSeconds} s window. Detection at the default interval ran in the background during the other items, and the idle window overlapped the ${PLAN.cycles.targetCycles}-cycle run: both measure their own process only, but share the machine.`,
-    profile.ok
-      ? profileNote(profile.value, PLAN.profileCycleSeconds)
-      : `CPU profile failed: ${String(profile.error)}`,
+    `Interval used for the ${PLAN.cycles.targetCycles}-cycle runs: ${PLAN.cycles.intervalSeconds} s (timeout ${PLAN.cycles.timeoutSeconds} s), the shortest the configuration accepts, so a thousand cycles fit in a few minutes. CPU per hour at the default interval is extrapolated from a ${PLAN.idle.windowSeconds} s window. Detection at the default interval ran in the background during the other items, and the idle window overlapped the ${PLAN.cycles.targetCycles}-cycle runs: each figure is of its own process only, but they shared the machine.`,
+    profHealthz.ok
+      ? profileNote(
+          `/healthz under ${PLAN.throughput.connections} connections for ${PLAN.profileHealthzSeconds} s`,
+          profHealthz.value,
+        )
+      : `CPU profile of /healthz failed: ${String(profHealthz.error)}`,
+    profCycles.ok
+      ? profileNote(
+          `process start through the first verdict, then ${PLAN.profileCycleSeconds} s of 0.1 s cycles`,
+          profCycles.value,
+        )
+      : `CPU profile of cycles failed: ${String(profCycles.error)}`,
     `**Headlines** (for the README):\n\n${sections
       .flatMap((s) => s.headlines)
       .map((h) => `- ${h}`)
@@ -152,8 +187,6 @@ async function main(): Promise<void> {
   const totalSeconds = (performance.now() - started) / 1000;
   const md = renderResults(machineAtEnd(machine), sections, { totalSeconds, notes });
   writeFileSync(join(ROOT, 'bench', 'results.md'), md);
-  const out = join(ROOT, 'bench', 'out');
-  mkdirSync(out, { recursive: true });
   writeFileSync(
     join(out, 'results.json'),
     JSON.stringify(
@@ -164,7 +197,10 @@ async function main(): Promise<void> {
         idleRun,
         detectRun,
         sdk,
-        profile: profile.ok ? profile.value : null,
+        profiles: {
+          healthz: profHealthz.ok ? profHealthz.value : null,
+          cycles: profCycles.ok ? profCycles.value : null,
+        },
       },
       null,
       2,

@@ -179,7 +179,9 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   };
 
   const answered = (res: ServerResponse, e: ProxyEvent) => {
-    res.once('close', () => emit('answered', { ...e, status: res.headersSent ? res.statusCode : 0 }));
+    res.once('close', () =>
+      emit('answered', { ...e, status: res.headersSent ? res.statusCode : 0 }),
+    );
   };
 
   /** Sends the request to the peer; the body is buffered (S3 probe bodies are tiny). */
@@ -351,7 +353,9 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       return new Promise<ProxyEvent>((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters = waiters.filter((w) => w !== waiter);
-          reject(new Error(`fault proxy: no ${phase} matching ${JSON.stringify(m)} in ${timeoutMs} ms`));
+          reject(
+            new Error(`fault proxy: no ${phase} matching ${JSON.stringify(m)} in ${timeoutMs} ms`),
+          );
         }, timeoutMs);
         const waiter: Waiter = {
           match: m,

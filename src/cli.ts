@@ -1,13 +1,10 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import pino from 'pino';
-import { createDeps } from './checks/create-deps.ts';
 import { EXIT_CONFIG, formatProblems, parseConfig } from './config/parse.ts';
 import { redactConfig } from './config/redact.ts';
-import { createDiagnoser } from './engine/diagnose-run.ts';
-import { serve } from './main.ts';
-import { exitCodeFor, renderDiagnoseJson, renderDiagnoseText } from './report/diagnose.ts';
-import { readVersion } from './version.ts';
+
+// Commands import what they need when they run: `check` is the Docker
+// HEALTHCHECK, run every few seconds, and must not load the AWS SDK.
 
 const USAGE = `usage: s3-health [serve | check [--url URL] | diagnose [--json] | config]
   serve      run the service (default)
@@ -35,9 +32,15 @@ async function diagnose(json: boolean): Promise<number> {
     process.stderr.write(`${formatProblems(parsed.problems)}\n`);
     return 3;
   }
-  const logger = pino({ level: 'silent' });
-  const sdkLog = { warn: (m: string) => logger.warn(m), debug: (m: string) => logger.debug(m) };
-  const deps = createDeps(parsed.config, sdkLog, true);
+  const [{ createDeps }, { createDiagnoser }, report, { readVersion }] = await Promise.all([
+    import('./checks/create-deps.ts'),
+    import('./engine/diagnose-run.ts'),
+    import('./report/diagnose.ts'),
+    import('./version.ts'),
+  ]);
+  const { exitCodeFor, renderDiagnoseJson, renderDiagnoseText } = report;
+  const quiet = { warn: () => {}, debug: () => {} };
+  const deps = createDeps(parsed.config, quiet, true);
   try {
     const report = await createDiagnoser(parsed.config, deps, readVersion())();
     process.stdout.write(
@@ -93,7 +96,7 @@ async function main(argv: string[]): Promise<void> {
   }
   switch (command) {
     case 'serve':
-      await serve();
+      await (await import('./main.ts')).serve();
       return;
     case 'check': {
       const parsed = parseConfig(process.env);

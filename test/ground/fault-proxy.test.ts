@@ -28,7 +28,12 @@ interface Answer {
 
 function call(
   url: string,
-  opts: { method?: string; body?: string; timeoutMs?: number; agent?: import('node:http').Agent } = {},
+  opts: {
+    method?: string;
+    body?: string;
+    timeoutMs?: number;
+    agent?: import('node:http').Agent;
+  } = {},
 ): Promise<Answer> {
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
@@ -37,7 +42,10 @@ function call(
       agent: opts.agent ?? false,
       headers: { host: 'signed.example:1234', 'x-trace': 'abc' },
     });
-    const timer = setTimeout(() => req.destroy(new Error('client timeout')), opts.timeoutMs ?? 3000);
+    const timer = setTimeout(
+      () => req.destroy(new Error('client timeout')),
+      opts.timeoutMs ?? 3000,
+    );
     req.on('error', (e) => {
       clearTimeout(timer);
       reject(e);

@@ -12,7 +12,14 @@ import {
   s3ErrorXml,
 } from '../../ground/fault-proxy.ts';
 import { adminS3 } from '../../ground/rgw-info.ts';
-import { damaged, type Fingerprint, foreignKeys, listKeys, ownObjects, plant } from './support/bucket.ts';
+import {
+  damaged,
+  type Fingerprint,
+  foreignKeys,
+  listKeys,
+  ownObjects,
+  plant,
+} from './support/bucket.ts';
 import { type FaultGround, startFaultGround } from './support/ground.ts';
 import { waitUntil } from './support/http.ts';
 import { waitPass } from './support/matrix.ts';
@@ -109,7 +116,10 @@ describe('foreign objects survive faults, signals and restarts; own objects do n
     const injected: Record<string, number> = {};
     const end = Date.now() + 20_000;
     while (Date.now() < end) {
-      const [mname, mode] = MODES[Math.floor(rand() * MODES.length)] ?? ['reset', { kind: 'reset' }];
+      const [mname, mode] = MODES[Math.floor(rand() * MODES.length)] ?? [
+        'reset',
+        { kind: 'reset' },
+      ];
       const [sname, match] = STEPS[Math.floor(rand() * STEPS.length)] ?? ['put', undefined];
       injected[sname] = (injected[sname] ?? 0) + 1;
       await g.proxies.s3.set(mode, match);
@@ -209,7 +219,11 @@ describe('foreign objects survive faults, signals and restarts; own objects do n
     const s = await start();
     await waitPass(s.url, 20_000);
     await g.proxies.s3.set(
-      { kind: 'rewrite', status: 500, body: s3ErrorXml('InternalError', 'We encountered an internal error.') },
+      {
+        kind: 'rewrite',
+        status: 500,
+        body: s3ErrorXml('InternalError', 'We encountered an internal error.'),
+      },
       { method: 'PUT' },
     );
     await g.proxies.s3.next({ method: 'PUT' }, 'answered', 10_000);

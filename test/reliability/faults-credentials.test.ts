@@ -251,8 +251,9 @@ describe.skipIf(!existsSync(LIBFAKETIME))('clock 20 minutes behind (libfaketime)
     const offset = Number(/^s3_health_clock_offset_seconds (\S+)$/m.exec(metrics)?.[1]);
     const seen = changes(skewed.output());
     const skewFailures = Number(
-      /^s3_health_check_failures_total\{check="s3",reason="clock_skew"\} (\S+)$/m.exec(metrics)?.[1] ??
-        0,
+      /^s3_health_check_failures_total\{check="s3",reason="clock_skew"\} (\S+)$/m.exec(
+        metrics,
+      )?.[1] ?? 0,
     );
     addRow('faults', [
       'clock',

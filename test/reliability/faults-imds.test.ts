@@ -2,19 +2,25 @@
 // own faults, and the fault proxy's where the emulator has none (closed
 // port, reset, 401, black hole, endless trickle). Each fault under load.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { getText } from './support/http.ts';
 import { type FaultGround, startFaultGround } from './support/ground.ts';
+import { getText } from './support/http.ts';
 import {
   assertNoGrowth,
   FAST,
   type FaultCase,
-  type ResourceMark,
   mark,
+  type ResourceMark,
   runFault,
   timingEnv,
   waitPass,
 } from './support/matrix.ts';
-import { freePort, killAll, type SidecarProcess, spawnSidecar, waitListening } from './support/process.ts';
+import {
+  freePort,
+  killAll,
+  type SidecarProcess,
+  spawnSidecar,
+  waitListening,
+} from './support/process.ts';
 import { scanAndRecord } from './support/secrets.ts';
 import { printSummary } from './support/summary.ts';
 
@@ -166,9 +172,13 @@ const cases: FaultCase[] = [
 
 describe('IMDS faults: verdict within the bound, health endpoints answering, recovery', () => {
   for (const c of cases) {
-    (c.bug ? it.fails : it)(c.name, async () => {
-      await runFault(s, c, FAST);
-    }, 90_000);
+    (c.bug ? it.fails : it)(
+      c.name,
+      async () => {
+        await runFault(s, c, FAST);
+      },
+      90_000,
+    );
   }
 
   it('leaves no sockets, descriptors or memory behind', async () => {

@@ -7,19 +7,25 @@ import { DeleteBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { S3_INTERNAL_ERROR, S3_SLOW_DOWN, s3ErrorXml } from '../../ground/fault-proxy.ts';
 import { adminS3, createBucket, denyActions } from '../../ground/rgw-info.ts';
-import { getText, waitUntil } from './support/http.ts';
 import { type FaultGround, startFaultGround } from './support/ground.ts';
+import { getText, waitUntil } from './support/http.ts';
 import {
   assertNoGrowth,
   FAST,
   type FaultCase,
-  type ResourceMark,
   mark,
+  type ResourceMark,
   runFault,
   timingEnv,
   waitPass,
 } from './support/matrix.ts';
-import { freePort, killAll, type SidecarProcess, spawnSidecar, waitListening } from './support/process.ts';
+import {
+  freePort,
+  killAll,
+  type SidecarProcess,
+  spawnSidecar,
+  waitListening,
+} from './support/process.ts';
 import { scanAndRecord } from './support/secrets.ts';
 import { printSummary } from './support/summary.ts';
 
@@ -242,14 +248,22 @@ const cases: FaultCase[] = [
 
 describe('S3 faults: verdict within the bound, health endpoints answering, recovery', () => {
   for (const c of cases) {
-    (c.bug ? it.fails : it)(c.name, async () => {
-      await runFault(s, c, FAST);
-    }, 90_000);
+    (c.bug ? it.fails : it)(
+      c.name,
+      async () => {
+        await runFault(s, c, FAST);
+      },
+      90_000,
+    );
   }
 
   it('leaves no probe object behind once S3 works again', async () => {
     await waitPass(s.url, 20_000);
-    await waitUntil('own objects cleaned up', async () => (await ownObjects()).length === 0, 15_000);
+    await waitUntil(
+      'own objects cleaned up',
+      async () => (await ownObjects()).length === 0,
+      15_000,
+    );
   }, 30_000);
 
   it('leaves no sockets, descriptors or memory behind', async () => {
@@ -263,6 +277,8 @@ describe('S3 faults: verdict within the bound, health endpoints answering, recov
       outputs[`s3 matrix: ${p}`] = (await getText(`${s.url}${p}`, 20_000)).body;
     }
     expect(g.secrets.size).toBeGreaterThan(0);
-    expect(scanAndRecord('s3 matrix: logs, /diagnose, /, /metrics', outputs, g.secrets)).toEqual([]);
+    expect(scanAndRecord('s3 matrix: logs, /diagnose, /, /metrics', outputs, g.secrets)).toEqual(
+      [],
+    );
   }, 30_000);
 });

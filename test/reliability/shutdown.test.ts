@@ -92,7 +92,11 @@ describe('SIGTERM', () => {
       const s = await start(T);
       // Half the runs are stopped as soon as they listen (maybe mid first cycle).
       if (i % 2 === 1) {
-        await waitUntil('first verdict', async () => (await verdicts(s.url)).status === 'pass', 15_000)
+        await waitUntil(
+          'first verdict',
+          async () => (await verdicts(s.url)).status === 'pass',
+          15_000,
+        )
           .then(() => passed++)
           .catch(() => 0);
       }
@@ -155,7 +159,14 @@ describe('SIGTERM', () => {
     const s = await start(0.5);
     await waitPass(s.url, 20_000);
     const { code, ms } = await s.stop('SIGINT');
-    addRow('shutdown', ['SIGINT after pass', 1, String(code), ms, deadlineMs(0.5), (await own()).length]);
+    addRow('shutdown', [
+      'SIGINT after pass',
+      1,
+      String(code),
+      ms,
+      deadlineMs(0.5),
+      (await own()).length,
+    ]);
     expect(code).toBe(0);
   }, 30_000);
 });

@@ -4,7 +4,11 @@
 import { randomBytes } from 'node:crypto';
 import { type FaultProxy, startFaultProxy } from '../../../ground/fault-proxy.ts';
 import { GROUND_IDENTITY } from '../../../ground/ground.ts';
-import { type EmulatorCreds, type ImdsEmulator, startImdsEmulator } from '../../../ground/imds-emulator.ts';
+import {
+  type EmulatorCreds,
+  type ImdsEmulator,
+  startImdsEmulator,
+} from '../../../ground/imds-emulator.ts';
 import { linkImdsToSts } from '../../../ground/imds-sts-link.ts';
 import { assumeRoleSource, createBucket, type RgwInfo } from '../../../ground/rgw-info.ts';
 import { type StsEndpoint, startStsEndpoint } from '../../../ground/sts-endpoint.ts';

@@ -22,7 +22,11 @@ export function getText(
         clearTimeout(timer);
         const h: Record<string, string> = {};
         for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') h[k] = v;
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: h });
+        resolve({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString(),
+          headers: h,
+        });
       });
     });
     const timer = setTimeout(

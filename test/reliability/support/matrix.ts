@@ -92,7 +92,11 @@ export async function runFault(s: SidecarProcess, c: FaultCase, t: Timing): Prom
         const v = (await verdicts(s.url)).checks[c.check];
         const reason = reasonOf(v);
         const step = v?.output?.split(': ')[1];
-        seen = { status: v?.status ?? '?', ...(reason ? { reason } : {}), ...(step ? { step } : {}) };
+        seen = {
+          status: v?.status ?? '?',
+          ...(reason ? { reason } : {}),
+          ...(step ? { step } : {}),
+        };
         return c.status === 'not-pass'
           ? v !== undefined && v.status !== 'pass'
           : v?.status === c.status;
