@@ -11,6 +11,8 @@ import pino from 'pino';
 export interface CannedAnswer {
   status: number;
   contentType: string;
+  /** the sidecar's cache-control header, when it sent one */
+  cacheControl?: string;
   body: string;
 }
 
@@ -35,9 +37,10 @@ const app: FastifyInstance =
       })
     : Fastify({ logger: false });
 for (const [path, canned] of Object.entries(routes)) {
-  app.get(path, async (_req, reply) =>
-    reply.code(canned.status).type(canned.contentType).send(canned.body),
-  );
+  app.get(path, async (_req, reply) => {
+    if (canned.cacheControl) reply.header('cache-control', canned.cacheControl);
+    return reply.code(canned.status).type(canned.contentType).send(canned.body);
+  });
 }
 await app.listen({ port, host: '127.0.0.1' });
 process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));

@@ -68,13 +68,14 @@ export function costSection(run: CycleRun, idle: IdleRun, sdk: SdkBaseline): Sec
   const b = per(run.usage, run.cycles);
   const cyclesPerHour = 3600 / idle.intervalSeconds;
   const cyclesPerMonth = cyclesPerHour * 24 * 30;
-  // Per-cycle S3 mix from the long run (more cycles, steadier); the rare LIST is the once-per-process sweep.
-  const tier1 = b.put + b.list;
-  const tier2 = b.head + b.get;
+  // The healthy default-interval mix prices the month; the long run's carries its timeouts.
+  // Its one LIST is the once-per-process sweep of a predecessor's leftovers.
+  const tier1 = a.put + a.list;
+  const tier2 = a.head + a.get;
   const monthly =
     (cyclesPerMonth * tier1 * S3_PRICES.tier1Per1000) / 1000 +
     (cyclesPerMonth * tier2 * S3_PRICES.tier2Per1000) / 1000 +
-    (cyclesPerMonth * b.del * S3_PRICES.deletePer1000) / 1000;
+    (cyclesPerMonth * a.del * S3_PRICES.deletePer1000) / 1000;
   const sdkImds = sdk.tokenPuts + sdk.gets;
   const tokensPerHour = a.imdsTokens * cyclesPerHour;
   const r = (x: number, digits = 2) => fmt(x, digits);
@@ -118,16 +119,16 @@ export function costSection(run: CycleRun, idle: IdleRun, sdk: SdkBaseline): Sec
     ],
   )}
 
-- **IMDS tokens per hour** at the default interval: ${r(tokensPerHour, 0)} (${r(a.imdsTokens)} token PUTs a cycle × ${fmt(cyclesPerHour, 0)} cycles). The sidecar's own IMDS client caches its token for its 6 h TTL; the PUTs come from the SDK's default chain, which the credentials check re-creates every cycle so that a refresh that stopped working is seen (a cached provider would hide it).
+- **IMDS tokens per hour** at the default interval: ${r(tokensPerHour, 0)} (${r(a.imdsTokens)} token PUT(s) a cycle × ${fmt(cyclesPerHour, 0)} cycles). The sidecar's own IMDS client caches its token for its 6 h TTL; the PUTs come from the SDK's default chain, which the credentials check re-creates every cycle so that a refresh that stopped working is seen (a cached provider would hide it).
 - **S3 request bill** at the default interval, S3 Standard list prices (${S3_PRICES.asOf}: PUT/LIST $${S3_PRICES.tier1Per1000} per 1,000, GET/HEAD $${S3_PRICES.tier2Per1000} per 1,000, DELETE free): ${fmt(cyclesPerMonth, 0)} cycles in a 30-day month → **$${r(monthly, 3)} per host per month** (${fmt(monthly * 1000, 0)} USD per month for a fleet of 1,000 hosts). STS GetCallerIdentity and IMDS are not billed. The probe object is deleted every cycle, so storage is nil.
-- Bytes written: the ${r(b.s3Body, 0)}-byte probe object per cycle; the sidecar logs only verdict changes, so a healthy steady state writes ${r(a.log, 0)} log bytes a cycle and ${r(a.disk, 0)} bytes to disk.
+- Bytes written: the ${r(a.s3Body, 0)}-byte probe object per cycle; the sidecar logs only verdict changes, so a healthy steady state writes ${r(a.log, 0)} log bytes a cycle and ${r(a.disk, 0)} bytes to disk.
 - The long-run column includes the failures and re-probes of its short timeout (see Memory), so its per-cycle counts may differ slightly from the default interval's.`;
   return {
     title: '5. Cost per cycle',
     body,
     targets: [],
     headlines: [
-      `per cycle: ${r(a.imds, 1)} IMDS, ${r(a.sts, 1)} STS, ${r(b.s3, 1)} S3 requests; ${r(tokensPerHour, 0)} IMDS tokens/h; S3 requests ≈ $${r(monthly, 2)} per host per month at the default interval`,
+      `per cycle: ${r(a.imds, 1)} IMDS, ${r(a.sts, 1)} STS, ${r(a.s3, 1)} S3 requests; ${r(tokensPerHour, 0)} IMDS tokens/h; S3 requests ≈ $${r(monthly, 2)} per host per month at the default interval`,
     ],
   };
 }

@@ -15,6 +15,8 @@ export interface Retained {
   cycles: number;
   heapBytes: number;
   rssBytes: number;
+  /** memory of C++ objects bound to JS (Buffers included) */
+  externalBytes: number;
 }
 
 export interface CycleRun {
@@ -76,7 +78,12 @@ async function collected(lane: Lane, opts: Opts, every: number): Promise<Retaine
       const { cycles } = await sample(s, 0);
       if (cycles >= next) {
         const heap = await gcAndMeasure(inspectPort);
-        out.push({ cycles, heapBytes: heap.usedBytes, rssBytes: rssBytes(s.proc.pid) });
+        out.push({
+          cycles,
+          heapBytes: heap.usedBytes,
+          rssBytes: rssBytes(s.proc.pid),
+          externalBytes: heap.external,
+        });
         next += every;
       }
       if (cycles >= opts.targetCycles || performance.now() > deadline) break;

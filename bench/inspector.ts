@@ -10,13 +10,16 @@ interface Target {
 
 interface Reply {
   id?: number;
-  result?: { usedSize?: number; totalSize?: number };
+  result?: { usedSize?: number; totalSize?: number; result?: { value?: unknown } };
   error?: { message: string };
 }
 
 export interface HeapAfterGc {
   usedBytes: number;
   totalBytes: number;
+  /** process.memoryUsage() in the child, right after the GC: where RSS outside the heap goes */
+  external: number;
+  arrayBuffers: number;
 }
 
 export async function gcAndMeasure(inspectPort: number): Promise<HeapAfterGc> {
@@ -38,7 +41,7 @@ export async function gcAndMeasure(inspectPort: number): Promise<HeapAfterGc> {
     const r = JSON.parse(String(ev.data)) as Reply;
     if (r.id !== undefined) pending.get(r.id)?.(r);
   });
-  const call = (method: string): Promise<Reply> => {
+  const call = (method: string, params?: object): Promise<Reply> => {
     const id = next++;
     return new Promise<Reply>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${method}: no answer`)), 30_000);
@@ -47,15 +50,26 @@ export async function gcAndMeasure(inspectPort: number): Promise<HeapAfterGc> {
         if (r.error) reject(new Error(`${method}: ${r.error.message}`));
         else resolve(r);
       });
-      ws.send(JSON.stringify({ id, method }));
+      ws.send(JSON.stringify({ id, method, ...(params ? { params } : {}) }));
     });
   };
   try {
     await call('HeapProfiler.collectGarbage');
     const usage = await call('Runtime.getHeapUsage');
+    const mem = await call('Runtime.evaluate', {
+      expression: 'JSON.stringify(process.memoryUsage())',
+      returnByValue: true,
+    });
+    const value = mem.result?.result?.value;
+    const m = (typeof value === 'string' ? JSON.parse(value) : {}) as {
+      external?: number;
+      arrayBuffers?: number;
+    };
     return {
       usedBytes: usage.result?.usedSize ?? Number.NaN,
       totalBytes: usage.result?.totalSize ?? Number.NaN,
+      external: m.external ?? Number.NaN,
+      arrayBuffers: m.arrayBuffers ?? Number.NaN,
     };
   } finally {
     ws.close();

@@ -9,6 +9,11 @@ function load(): string {
     .join(' ');
 }
 
+function running(): number {
+  const stat = readFileSync('/proc/stat', 'utf8');
+  return Number(/^procs_running (\d+)/m.exec(stat)?.[1] ?? Number.NaN);
+}
+
 function count(name: string): number {
   const r = spawnSync('pgrep', ['-x', name], { encoding: 'utf8' });
   return r.stdout.split('\n').filter((l) => l.trim() !== '').length;
@@ -28,7 +33,7 @@ export function machineAtStart(): MachineInfo {
     loadAtStart: load(),
     loadAtEnd: '',
     // This process is one of them.
-    otherNodeProcesses: Math.max(0, count('node') - 1),
+    runnableAtStart: Math.max(0, running() - 1),
     otherRadosgw: count('radosgw'),
   };
 }

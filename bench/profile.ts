@@ -98,16 +98,17 @@ export function profileCycles(lane: Lane, cycleSeconds: number): Promise<Profile
   });
 }
 
-/** A healthy sidecar at the default interval under saturating /healthz load. */
-export function profileHealthz(
+/** A healthy sidecar at the default interval under saturating load on one route. */
+export function profileRoute(
   lane: Lane,
+  path: string,
   seconds: number,
   connections: number,
 ): Promise<ProfileSummary> {
   return withProfile(lane, { intervalSeconds: 30, timeoutSeconds: 5 }, async (s) => {
     await untilFirstVerdict(s);
     await runLoadProcess({
-      url: `${s.url}/healthz`,
+      url: `${s.url}${path}`,
       connections,
       durationSeconds: seconds,
       overallRate: 0,

@@ -27,7 +27,8 @@ export interface MachineInfo {
   kernel: string;
   loadAtStart: string;
   loadAtEnd: string;
-  otherNodeProcesses: number;
+  /** other runnable processes at start (/proc/stat procs_running) */
+  runnableAtStart: number;
   otherRadosgw: number;
 }
 
@@ -65,7 +66,7 @@ export function renderResults(
         ['load average at start / end', `${machine.loadAtStart} / ${machine.loadAtEnd}`],
         [
           'other load',
-          `${machine.otherNodeProcesses} other node processes and ${machine.otherRadosgw} other radosgw daemons were running: other work shared the CPUs, so absolute figures are noisy; ratios compare like with like`,
+          `other work shared the machine (${machine.runnableAtStart} other runnable processes and ${machine.otherRadosgw} radosgw daemons not ours at start; see the load average): absolute figures are noisy, ratios compare like with like, measured side by side`,
         ],
         ['bench wall time', `${Math.round(meta.totalSeconds)} s`],
       ],

@@ -17,7 +17,7 @@ import { type Lane, startLane } from './lane.ts';
 import { machineAtEnd, machineAtStart } from './machine.ts';
 import { memorySection } from './memory.ts';
 import { liveCount, ROOT, stopAll } from './procs.ts';
-import { profileCycles, profileHealthz, profileNote } from './profile.ts';
+import { profileCycles, profileNote, profileRoute } from './profile.ts';
 import { renderResults, type Section } from './report.ts';
 import { benchStartup } from './startup.ts';
 import { benchThroughput } from './throughput.ts';
@@ -27,18 +27,18 @@ const PLAN = {
   startupRuns: 5,
   throughput: {
     connections: 50,
-    durationSeconds: 4,
-    rounds: 3,
-    rate: 200,
-    rateConnections: 10,
-    rateSeconds: 5,
+    durationSeconds: 3,
+    rounds: 5,
+    rate: 50,
+    rateConnections: 5,
+    rateSeconds: 8,
   },
   cycles: { intervalSeconds: 0.1, timeoutSeconds: 0.1, targetCycles: 1000, maxMs: 260_000 },
   idle: { intervalSeconds: 30, timeoutSeconds: 5, windowSeconds: 90 },
   detectDefault: { intervalSeconds: 30, timeoutSeconds: 5, pollMs: 100 },
   detectShort: { intervalSeconds: 2, timeoutSeconds: 1, pollMs: 20 },
   profileCycleSeconds: 5,
-  profileHealthzSeconds: 4,
+  profileRouteSeconds: 4,
 };
 
 // The bench process itself never asks the real metadata service for anything.
@@ -140,7 +140,10 @@ async function main(): Promise<void> {
   log('CPU profiles: start-up and cycles; /healthz under load');
   const profCycles = await settle(profileCycles(get('prof'), PLAN.profileCycleSeconds));
   const profHealthz = await settle(
-    profileHealthz(get('prof'), PLAN.profileHealthzSeconds, PLAN.throughput.connections),
+    profileRoute(get('prof'), '/healthz', PLAN.profileRouteSeconds, PLAN.throughput.connections),
+  );
+  const profMetrics = await settle(
+    profileRoute(get('prof'), '/metrics', PLAN.profileRouteSeconds, PLAN.throughput.connections),
   );
   const sdk = await measureSdkBaseline(get('idle'));
 
@@ -167,12 +170,19 @@ async function main(): Promise<void> {
   ];
   const notes = [
     `Interval used for the ${PLAN.cycles.targetCycles}-cycle runs: ${PLAN.cycles.intervalSeconds} s (timeout ${PLAN.cycles.timeoutSeconds} s), the shortest the configuration accepts, so a thousand cycles fit in a few minutes. CPU per hour at the default interval is extrapolated from a ${PLAN.idle.windowSeconds} s window. Detection at the default interval ran in the background during the other items, and the idle window overlapped the ${PLAN.cycles.targetCycles}-cycle runs: each figure is of its own process only, but they shared the machine.`,
-    profHealthz.ok
-      ? profileNote(
-          `/healthz under ${PLAN.throughput.connections} connections for ${PLAN.profileHealthzSeconds} s`,
-          profHealthz.value,
-        )
-      : `CPU profile of /healthz failed: ${String(profHealthz.error)}`,
+    ...(
+      [
+        ['/healthz', profHealthz],
+        ['/metrics', profMetrics],
+      ] as const
+    ).map(([path, p]) =>
+      p.ok
+        ? profileNote(
+            `${path} under ${PLAN.throughput.connections} connections for ${PLAN.profileRouteSeconds} s`,
+            p.value,
+          )
+        : `CPU profile of ${path} failed: ${String(p.error)}`,
+    ),
     profCycles.ok
       ? profileNote(
           `process start through the first verdict, then ${PLAN.profileCycleSeconds} s of 0.1 s cycles`,
@@ -199,6 +209,7 @@ async function main(): Promise<void> {
         sdk,
         profiles: {
           healthz: profHealthz.ok ? profHealthz.value : null,
+          metrics: profMetrics.ok ? profMetrics.value : null,
           cycles: profCycles.ok ? profCycles.value : null,
         },
       },

@@ -124,7 +124,7 @@ const cases: FaultCase[] = [
     peer: 'imds',
     name: 'token PUT black-holed after start (hop limit 1)',
     bug: TOKEN_CACHED,
-    boundMs: 10_000,
+    boundMs: 6000,
     inject: () => g.imds.setFault('token-blackhole'),
     clear: () => g.clearFaults(),
     check: 'imds',

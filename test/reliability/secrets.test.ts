@@ -88,7 +88,7 @@ const signatureDoesNotMatch: BodyOf = (req) => {
     names.join(';'),
     String(req.headers['x-amz-content-sha256'] ?? 'UNSIGNED-PAYLOAD'),
   ].join('\n');
-  const keyId = /Credential=([A-Z0-9]+)\//.exec(String(req.headers.authorization))?.[1] ?? '';
+  const keyId = /Credential=([^/]+)\//.exec(String(req.headers.authorization))?.[1] ?? '';
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided. Check your key and signing method.</Message><AWSAccessKeyId>${keyId}</AWSAccessKeyId><StringToSign>AWS4-HMAC-SHA256\n${String(req.headers['x-amz-date'])}</StringToSign><SignatureProvided>00</SignatureProvided><CanonicalRequest>${canonical}</CanonicalRequest><RequestId>ABC</RequestId><HostId>fault-proxy</HostId></Error>`;
 };
 

@@ -81,7 +81,7 @@ export async function runFault(s: SidecarProcess, c: FaultCase, t: Timing): Prom
   await waitPass(s.url, recoverBoundMs(t) * 2);
   const live = watchLiveness(s.url);
   await c.inject();
-  const loadRun = load(`${s.url}/healthz`, 3);
+  const loadRun = load(`${s.url}/healthz`, 2);
   let seen: { status: string; reason?: string; step?: string } = { status: 'pass' };
   const bound = c.boundMs ?? detectBoundMs(t);
   let detectMs = Number.NaN;
