@@ -42,8 +42,12 @@ RUN ln -s /app/dist/cli.js /usr/local/bin/s3-health
 # bundle above, so a root added there (a derived image, or a mounted bundle) is
 # trusted without code changes, and NODE_EXTRA_CA_CERTS stays free for a
 # proxy's root as the diagnose report suggests.
+# The heap cap keeps V8 from letting garbage pile up to RSS it never needs
+# (bench/: ~21 MiB retained after full GC; uncapped RSS reached 2.7x baseline
+# over 1,000 fast cycles, 1.3x with a cap).
 ENV NODE_ENV=production \
-    NODE_USE_SYSTEM_CA=1
+    NODE_USE_SYSTEM_CA=1 \
+    NODE_OPTIONS=--max-old-space-size=64
 
 WORKDIR /app
 # `node` (1000:1000) of the base image, numeric so Kubernetes' runAsNonRoot

@@ -1,6 +1,6 @@
 // `npm run bench`: how light and how quick s3-health is, each figure next to
 // a baseline measured in the same run, written to bench/results.md (raw
-// figures in bench/out/results.json). Starts its own radosgw and grounds on
+// figures in bench/out/results.ndjson). Starts its own radosgw and grounds on
 // loopback; every process it starts is stopped by PID at the end, also on
 // failure or Ctrl-C.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -197,25 +197,22 @@ async function main(): Promise<void> {
   const totalSeconds = (performance.now() - started) / 1000;
   const md = renderResults(machineAtEnd(machine), sections, { totalSeconds, notes });
   writeFileSync(join(ROOT, 'bench', 'results.md'), md);
+  // One line of JSON (.ndjson), for tools; Biome does not format it.
   writeFileSync(
-    join(out, 'results.json'),
-    JSON.stringify(
-      {
-        machine,
-        plan: PLAN,
-        longRun,
-        idleRun,
-        detectRun,
-        sdk,
-        profiles: {
-          healthz: profHealthz.ok ? profHealthz.value : null,
-          metrics: profMetrics.ok ? profMetrics.value : null,
-          cycles: profCycles.ok ? profCycles.value : null,
-        },
+    join(out, 'results.ndjson'),
+    `${JSON.stringify({
+      machine,
+      plan: PLAN,
+      longRun,
+      idleRun,
+      detectRun,
+      sdk,
+      profiles: {
+        healthz: profHealthz.ok ? profHealthz.value : null,
+        metrics: profMetrics.ok ? profMetrics.value : null,
+        cycles: profCycles.ok ? profCycles.value : null,
       },
-      null,
-      2,
-    ),
+    })}\n`,
   );
   log(`wrote bench/results.md in ${totalSeconds.toFixed(0)} s`);
 }

@@ -171,7 +171,8 @@ export async function benchThroughput(
     };
     const dir = join(ROOT, 'bench', 'out');
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, 'canned.json');
+    // .ndjson (one JSON document on one line): Biome leaves it alone, as it should generated data.
+    const file = join(dir, 'canned.ndjson');
     writeFileSync(file, JSON.stringify(canned));
     const bare = await startBaseline('bare', file);
     servers.push(bare.proc);

@@ -176,7 +176,12 @@ export function classify(err: unknown, service: Service): ClassifiedError {
   const answered = s.headers.date === undefined ? Number.NaN : Date.parse(s.headers.date);
   return {
     reason,
-    message: s.message.slice(0, 500),
+    // S3-compatible stores (and every HEAD) send no message; the SDK then says
+    // "UnknownError", which tells on-call nothing.
+    message: (s.message === 'UnknownError'
+      ? `${s.name}${s.httpStatus ? ` (HTTP ${s.httpStatus})` : ''}, no message from the server`
+      : s.message
+    ).slice(0, 500),
     code: s.code ?? s.name,
     httpStatus: s.httpStatus,
     requestId: s.requestId,

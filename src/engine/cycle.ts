@@ -17,6 +17,25 @@ function rootFailure(r: CheckResult, results: ReadonlyMap<CheckName, CheckResult
 }
 
 /**
+ * Which of our probe objects to delete after the chain: all of them once S3
+ * works again; only this cycle's when the store answered (an error is an
+ * answer) or we are shutting down; none while it does not answer, since
+ * each attempt would cost a deadline and delay the verdict.
+ */
+function keysToSweep(
+  s3: CheckResult | undefined,
+  pending: string[],
+  before: ReadonlySet<string>,
+  signal: AbortSignal | undefined,
+): string[] {
+  if (s3?.status === 'pass') return pending;
+  const thisCycle = pending.filter((k) => !before.has(k));
+  if (signal?.aborted) return thisCycle;
+  const answered = s3?.steps.some((st) => st.error?.httpStatus !== undefined) ?? false;
+  return answered ? thisCycle : [];
+}
+
+/**
  * One pass down the chain. A check whose dependency failed is reported as
  * blocked rather than run, so one broken link is one failure, not three.
  */
@@ -36,6 +55,7 @@ export async function runCycle(
   const results = new Map<CheckName, CheckResult>();
   const timeoutMs = Math.round(config.timeoutSeconds * 1000);
   deps.holder.resolved = undefined;
+  const pendingBefore = new Set(deps.ownKeys.pending());
   for (const check of checks) {
     const failedDep = check.dependsOn
       .map((d) => results.get(d))
@@ -52,7 +72,8 @@ export async function runCycle(
     );
     results.set(check.name, result);
   }
-  await sweepPending(deps, config, facts, results, onLeftover);
+  const keys = keysToSweep(results.get('s3'), deps.ownKeys.pending(), pendingBefore, signal);
+  await sweepPending(keys, deps, config, facts, results, onLeftover);
   if (!deps.leftovers.swept && results.get('s3')?.status === 'pass') {
     deps.leftovers.swept = true;
     await sweepLeftovers(deps, config, facts, results, onLeftover).catch((err: unknown) =>

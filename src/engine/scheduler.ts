@@ -82,7 +82,11 @@ export class Scheduler {
       this.hooks.onError?.(err);
     }
     const intervalMs = this.config.intervalSeconds * 1000;
-    const next = reprobe ? this.reprobeDelayMs() : Math.max(0, started + intervalMs - Date.now());
+    // A re-probe waits out the short delay counted from the cycle's start: a
+    // cycle that hung for a whole timeout re-probes at once.
+    const next = reprobe
+      ? Math.max(0, started + this.reprobeDelayMs() - Date.now())
+      : Math.max(0, started + intervalMs - Date.now());
     this.schedule(next);
   }
 

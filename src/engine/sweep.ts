@@ -21,13 +21,13 @@ function context(
 
 /** Deletes probe objects a failed or abandoned round-trip of this process left behind. */
 export async function sweepPending(
+  pending: readonly string[],
   deps: ProbeDeps,
   config: Config,
   facts: Facts,
   results: ReadonlyMap<CheckName, CheckResult>,
   onLeftover?: LeftoverHook,
 ): Promise<void> {
-  const pending = deps.ownKeys.pending();
   if (pending.length === 0 || deps.holder.resolved === undefined) return;
   const ctx = context(deps, config, facts, results);
   const perKeyMs = Math.min(2000, Math.round(config.timeoutSeconds * 1000));

@@ -12,9 +12,10 @@ import { metricsRoutes } from './routes/metrics.ts';
  */
 export function buildServer(ctx: AppContext, logger: FastifyBaseLogger): FastifyInstance {
   const app = Fastify({
-    // Request lines are info-level; a child at warn keeps a scrape every few
-    // seconds from drowning the state-change lines that matter.
-    loggerInstance: logger.child({}, { level: 'warn' }),
+    // No Fastify logger: its child logger per request was a visible share of
+    // /healthz's cost in bench/, and request lines would drown the state
+    // changes; errors are logged by the handler below.
+    logger: false,
     bodyLimit: 1024,
     connectionTimeout: 30_000,
     requestTimeout: 60_000,

@@ -66,6 +66,7 @@ export function healthDocument(
         ? `${c.verdict.reason}: ${c.verdict.output ?? ''}`
         : (c.verdict.output ?? '');
       // Control characters from IMDS or S3 text would cost six bytes each in JSON.
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
       if (text) entry.output = text.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, MAX_OUTPUT);
     }
     if (c.state.last?.blockedBy) entry.affectedBy = c.state.last.blockedBy;

@@ -170,8 +170,9 @@ describe('foreign objects survive faults, signals and restarts; own objects do n
     s = await start();
     await waitPass(s.url, 20_000);
     await new Promise((r) => setTimeout(r, SWEEP_AGE_MS + 2000));
-    const left = await own();
+    // Stopped first: a running sidecar's own probe object in flight is not a leftover.
     await s.stop('SIGTERM');
+    const left = await own();
     addRow('data', [
       'SIGTERM while DELETE is refused, restart at once **[bug: sweep runs once, too early]**',
       prints.size,
@@ -196,9 +197,9 @@ describe('foreign objects survive faults, signals and restarts; own objects do n
     await waitUntil('leftovers swept', async () => (await own()).length === 0, 10_000).catch(
       () => 0,
     );
+    await s.stop('SIGTERM');
     const left = await own();
     const bad = await damaged(admin, g.bucket, prints);
-    await s.stop('SIGTERM');
     addRow('data', [
       `SIGKILL with a probe object in flight (+ earlier leftovers), restart after ${SWEEP_AGE_MS / 1000} s`,
       prints.size,
@@ -231,8 +232,8 @@ describe('foreign objects survive faults, signals and restarts; own objects do n
     await g.clearFaults();
     await waitPass(s.url, 20_000);
     await new Promise((r) => setTimeout(r, 2000));
-    const left = await own();
     await s.stop('SIGTERM');
+    const left = await own();
     addRow('data', [
       'PUT stored but answered 500, then clean cycles **[bug: 5xx PUT forgotten]**',
       prints.size,

@@ -36,7 +36,7 @@ const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 
 beforeAll(async () => {
   g = await startFaultGround(rgw);
-  s = spawnSidecar({ ...g.env, ...timingEnv(FAST) }, await freePort());
+  s = spawnSidecar({ ...g.env, ...timingEnv(FAST) }, await freePort(), { gcHook: true });
   await waitListening(s);
   await waitPass(s.url, 30_000);
   await new Promise((r) => setTimeout(r, 3000));

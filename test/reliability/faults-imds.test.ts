@@ -32,7 +32,7 @@ const peerSockets = () => Object.values(g.proxies).reduce((n, p) => n + p.stats(
 
 beforeAll(async () => {
   g = await startFaultGround(rgw);
-  s = spawnSidecar({ ...g.env, ...timingEnv(FAST) }, await freePort());
+  s = spawnSidecar({ ...g.env, ...timingEnv(FAST) }, await freePort(), { gcHook: true });
   await waitListening(s);
   await waitPass(s.url, 30_000);
   await new Promise((r) => setTimeout(r, 3000));

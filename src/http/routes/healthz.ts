@@ -15,15 +15,39 @@ function wantsVerbose(q: Query | undefined): boolean {
 export const healthzRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
   const meta = { version: ctx.version, serviceId: ctx.config.hostname };
 
+  // Verdicts change only with a cycle or with time (staleness), so a body is
+  // rendered at most once per cycle and second, however often it is asked for.
+  const cache = new Map<string, { status: 200 | 503; body: string }>();
+  let cacheKey = '';
+  const render = (only: CheckName | undefined, verbose: boolean) => {
+    const now = Date.now();
+    const key = `${ctx.store.cycles}:${Math.floor(now / 1000)}`;
+    if (key !== cacheKey) {
+      cache.clear();
+      cacheKey = key;
+    }
+    const entry = `${only ?? ''}:${verbose}`;
+    let hit = cache.get(entry);
+    if (hit === undefined) {
+      const snap = ctx.store.snapshot(now);
+      const doc = healthDocument(snap, meta, only);
+      hit = {
+        status: httpStatusFor(doc.status),
+        body: verbose ? verboseText(snap, only) : JSON.stringify(doc),
+      };
+      cache.set(entry, hit);
+    }
+    return hit;
+  };
+
   const answer = (only: CheckName | undefined) => {
     return async (req: { query: unknown }, reply: import('fastify').FastifyReply) => {
-      const snap = ctx.store.snapshot();
-      const doc = healthDocument(snap, meta, only);
-      reply.code(httpStatusFor(doc.status)).header('cache-control', 'no-store');
-      if (wantsVerbose(req.query as Query)) {
-        return reply.type('text/plain; charset=utf-8').send(verboseText(snap, only));
-      }
-      return reply.type('application/health+json').send(JSON.stringify(doc));
+      const verbose = wantsVerbose(req.query as Query);
+      const { status, body } = render(only, verbose);
+      reply.code(status).header('cache-control', 'no-store');
+      return reply
+        .type(verbose ? 'text/plain; charset=utf-8' : 'application/health+json')
+        .send(body);
     };
   };
 

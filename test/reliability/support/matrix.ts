@@ -146,17 +146,33 @@ export interface ResourceMark {
   fds: number;
   sockets: number;
   rssMiB: number;
+  heapMiB: number;
   peerSockets: number;
 }
 
+/** V8's used heap as the sidecar exports it (prom-client's default metrics). */
+export async function heapMiB(base: string): Promise<number> {
+  const text = (await getText(`${base}/metrics`, 3000)).body;
+  const bytes = Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+  return Math.round((bytes / 1048576) * 10) / 10;
+}
+
+/** Resources now; the heap after a full GC (sidecars started with the GC hook). */
 export async function mark(s: SidecarProcess, peerSockets: () => number): Promise<ResourceMark> {
-  return { cycles: await cycles(s.url), ...resources(s.pid), peerSockets: peerSockets() };
+  await s.collect();
+  return {
+    cycles: await cycles(s.url),
+    ...resources(s.pid),
+    heapMiB: await heapMiB(s.url),
+    peerSockets: peerSockets(),
+  };
 }
 
 /**
  * Sockets and descriptors must come back to where they were: a fault that
  * leaks one socket per cycle shows as dozens after a matrix. RSS is only
- * reported (V8 grows its heap lazily), with a generous ceiling.
+ * reported with generous ceilings: V8 grows its heap lazily and collects when
+ * it likes, so only a leak of megabytes a cycle would trip them.
  */
 export function assertNoGrowth(run: string, before: ResourceMark, after: ResourceMark): void {
   addRow('resources', [
@@ -165,6 +181,7 @@ export function assertNoGrowth(run: string, before: ResourceMark, after: Resourc
     `${before.fds} → ${after.fds}`,
     `${before.sockets} → ${after.sockets}`,
     `${before.rssMiB} → ${after.rssMiB}`,
+    `${before.heapMiB} → ${after.heapMiB}`,
     `${before.peerSockets} → ${after.peerSockets}`,
   ]);
   expect(after.fds, `${run}: file descriptors grew`).toBeLessThanOrEqual(before.fds + 6);
@@ -173,4 +190,5 @@ export function assertNoGrowth(run: string, before: ResourceMark, after: Resourc
     before.peerSockets + 6,
   );
   expect(after.rssMiB - before.rssMiB, `${run}: RSS grew`).toBeLessThan(120);
+  expect(after.heapMiB - before.heapMiB, `${run}: heap kept after a full GC grew`).toBeLessThan(8);
 }

@@ -18,7 +18,16 @@ export interface SidecarProcess {
   exited: Promise<number | null>;
   /** sends `signal` and waits for the exit; returns the code and how long it took */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; ms: number }>;
+  /** a full GC in the sidecar (started with `gcHook`), so heap figures mean what is kept */
+  collect(): Promise<void>;
 }
+
+// Test-only instrumentation, loaded before the sidecar: SIGUSR2 runs a full GC.
+const GC_HOOK = [
+  '--expose-gc',
+  '--import',
+  'data:text/javascript,process.on("SIGUSR2",()=>{globalThis.gc();globalThis.gc()})',
+];
 
 export async function freePort(): Promise<number> {
   const srv = createServer();
@@ -56,9 +65,10 @@ export async function killAll(): Promise<void> {
 export function spawnSidecar(
   env: Record<string, string>,
   port: number,
-  extra: { preload?: Record<string, string> } = {},
+  extra: { preload?: Record<string, string>; gcHook?: boolean } = {},
 ): SidecarProcess {
-  const child = spawn(process.execPath, ['src/cli.ts', 'serve'], {
+  const nodeArgs = extra.gcHook ? GC_HOOK : [];
+  const child = spawn(process.execPath, [...nodeArgs, 'src/cli.ts', 'serve'], {
     env: {
       ...baseEnv(),
       ...env,
@@ -91,6 +101,11 @@ export function spawnSidecar(
     url: `http://127.0.0.1:${port}`,
     output: () => out,
     exited,
+    async collect() {
+      if (!extra.gcHook) throw new Error('sidecar started without the GC hook');
+      child.kill('SIGUSR2');
+      await new Promise((r) => setTimeout(r, 300));
+    },
     async stop(signal = 'SIGTERM') {
       const t0 = Date.now();
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -25,7 +25,15 @@ const HEADERS: Record<Section, { title: string; columns: string[] }> = {
   },
   resources: {
     title: 'Resources over repeated cycles (sidecar process)',
-    columns: ['run', 'cycles', 'fds', 'sockets', 'RSS MiB', 'peer sockets open'],
+    columns: [
+      'run',
+      'cycles',
+      'fds',
+      'sockets',
+      'RSS MiB',
+      'heap after full GC MiB',
+      'peer sockets open',
+    ],
   },
   data: {
     title: 'No data lost',
