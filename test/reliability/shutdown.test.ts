@@ -120,40 +120,37 @@ describe('SIGTERM', () => {
     expect(left).toEqual([]);
   }, 180_000);
 
-  // BUG (reported): sweepPending deletes pending keys one after another, each
-  // under its own min(2 s, timeout) deadline, with no budget for the whole
-  // sweep. While S3 hangs, every failed cycle adds a key, so cycle n lasts
-  // about n x timeout (cycles stretch until results go stale), and on SIGTERM
-  // stop() waits for all of them: past main.ts's deadline the process exits
-  // 1. Fix: give sweepPending one budget (e.g. one timeout, and the abort
-  // signal on shutdown) and stop at the first error that is not an S3 answer.
-  it.fails('while S3 hangs (pending keys pile up): exit 0 within the deadline', async () => {
+  // Pending keys are only retried once S3 answers again (cycle.ts keysToSweep),
+  // so a hung S3 neither stretches cycles nor the stop: signal mid-PUT.
+  it('while S3 hangs (pending keys pile up): exit 0 within the deadline', async () => {
     const T = 2.5;
     const s = await start(T);
-    await waitPass(s.url, 20_000);
-    const c0 = await cycles(s.url);
-    const t0 = Date.now();
-    g.proxies.s3.resetStats();
-    await g.proxies.s3.set({ kind: 'blackhole' });
-    await new Promise((r) => setTimeout(r, 12_000));
-    // Signal as the next clean-up of pending keys begins (its first DELETE).
-    await g.proxies.s3.next({ method: 'PUT' }, 'request', 30_000);
-    await g.proxies.s3.next({ method: 'DELETE' }, 'request', 30_000);
-    const during = (await cycles(s.url)) - c0;
-    const pending = g.proxies.s3.stats().byMethod.PUT ?? 0;
-    const { code, ms } = await s.stop('SIGTERM');
-    await g.clearFaults();
-    addRow('shutdown', [
-      `SIGTERM as the pending clean-up starts, S3 hung for ${Math.round((Date.now() - t0) / 1000)} s (${during} cycles at a 2.5 s interval, ~${pending} keys pending) **[bug: unbounded pending sweep]**`,
-      1,
-      String(code),
-      ms,
-      deadlineMs(T),
-      (await own()).length,
-    ]);
-    expect(code).toBe(0);
-    expect(ms).toBeLessThan(deadlineMs(T));
-  }, 60_000);
+    try {
+      await waitPass(s.url, 20_000);
+      const c0 = await cycles(s.url);
+      const t0 = Date.now();
+      await g.proxies.s3.set({ kind: 'blackhole' });
+      await new Promise((r) => setTimeout(r, 12_000));
+      await g.proxies.s3.next({ method: 'PUT' }, 'request', 20_000);
+      const during = (await cycles(s.url)) - c0;
+      const { code, ms } = await s.stop('SIGTERM');
+      addRow('shutdown', [
+        `SIGTERM mid-PUT after ${Math.round((Date.now() - t0) / 1000)} s of S3 hang (${during} cycles at a 2.5 s interval)`,
+        1,
+        String(code),
+        ms,
+        deadlineMs(T),
+        '-',
+      ]);
+      expect(code).toBe(0);
+      expect(ms).toBeLessThan(deadlineMs(T));
+      // Cycles kept their pace: a hung S3 costs one deadline a cycle, no more.
+      expect(during).toBeGreaterThanOrEqual(3);
+    } finally {
+      await g.clearFaults();
+      await killAll();
+    }
+  }, 90_000);
 
   it('SIGINT stops the same way', async () => {
     const s = await start(0.5);

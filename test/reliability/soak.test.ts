@@ -53,12 +53,12 @@ const ROUND: [string, () => Promise<void> | void][] = [
   ['sts hang', () => g.sts.setFault('hang')],
 ];
 
-it('20 s of faults coming and going over ~100 cycles: nothing piles up', async () => {
+it('14 s of faults coming and going, ~70 cycles: nothing piles up', async () => {
   // Warm up: pools, JIT and caches reach their working size.
   const c0 = await cycles(s.url);
-  await waitUntil('warm-up cycles', async () => (await cycles(s.url)) >= c0 + 20, 30_000);
+  await waitUntil('warm-up cycles', async () => (await cycles(s.url)) >= c0 + 10, 30_000);
   const before = await mark(s, peerSockets);
-  const end = Date.now() + 20_000;
+  const end = Date.now() + 14_000;
   for (let i = 0; Date.now() < end; i++) {
     const [, inject] = ROUND[i % ROUND.length] ?? ROUND[0] ?? ['', () => {}];
     await inject();
@@ -68,8 +68,8 @@ it('20 s of faults coming and going over ~100 cycles: nothing piles up', async (
   }
   await waitPass(s.url, 20_000);
   const c1 = await cycles(s.url);
-  await waitUntil('settle cycles', async () => (await cycles(s.url)) >= c1 + 20, 30_000);
+  await waitUntil('settle cycles', async () => (await cycles(s.url)) >= c1 + 10, 30_000);
   const after = await mark(s, peerSockets);
   assertNoGrowth('soak: 8 fault kinds in turn at a 0.3 s interval', before, after);
-  expect(after.cycles - before.cycles).toBeGreaterThan(40);
+  expect(after.cycles - before.cycles).toBeGreaterThan(30);
 }, 120_000);
