@@ -166,7 +166,7 @@ describe('request targets and methods (fast-check)', () => {
         count(st);
         expect(clear(st), `${m} ${t.slice(0, 80)} -> ${st}`).toBe(true);
       }),
-      { numRuns: 400 },
+      { numRuns: 1000 },
     );
     expect((await getText(`${s.url}/livez`)).status).toBe(200);
   }, 120_000);

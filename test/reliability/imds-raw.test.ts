@@ -179,7 +179,7 @@ describe('the IMDS client against arbitrary bytes', () => {
           }
         }
       }),
-      { numRuns: 250 },
+      { numRuns: 400 },
     );
   }, 120_000);
 
@@ -206,7 +206,7 @@ describe('the IMDS client against arbitrary bytes', () => {
           expect(r.reason).toMatch(/^imds_/);
         }
       }),
-      { numRuns: 200 },
+      { numRuns: 300 },
     );
   }, 120_000);
 

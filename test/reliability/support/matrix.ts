@@ -91,7 +91,8 @@ export async function runFault(s: SidecarProcess, c: FaultCase, t: Timing): Prom
       async () => {
         const v = (await verdicts(s.url)).checks[c.check];
         const reason = reasonOf(v);
-        const step = v?.output?.split(': ')[1];
+        // health+json output: `reason: step: message` on failures (warnings carry no step).
+        const step = v?.status === 'fail' ? v.output?.split(': ')[1] : undefined;
         seen = {
           status: v?.status ?? '?',
           ...(reason ? { reason } : {}),
