@@ -10,6 +10,8 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v iptables >/dev/null || need+=(iptables)
 command -v openssl >/dev/null || need+=(openssl)
 command -v curl >/dev/null || need+=(curl)
+# libfaketime: the reliability tier skews the sidecar's clock for real (RequestTimeTooSkewed).
+[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 ] || need+=(faketime)
 if [ "${S3H_WITH_DOCKER:-1}" = 1 ]; then
   command -v dockerd >/dev/null || need+=(docker.io)
   command -v docker-compose >/dev/null || need+=(docker-compose)

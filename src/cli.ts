@@ -6,6 +6,8 @@ import { redactConfig } from './config/redact.ts';
 // Commands import what they need when they run: `check` is the Docker
 // HEALTHCHECK, run every few seconds, and must not load the AWS SDK.
 
+process.report.excludeEnv = true;
+
 const USAGE = `usage: s3-health [serve | check [--url URL] | diagnose [--json] | config]
   serve      run the service (default)
   check      exit 0 when /healthz answers 200, else 1 (Docker HEALTHCHECK)

@@ -24,11 +24,14 @@ export class ClientPool {
 
   constructor(config: Config, holder: CredentialHolder) {
     this.config = config;
-    this.credentials = async () => {
-      const r = holder.resolved;
-      if (r === undefined) throw new Error('no credentials resolved in this cycle');
-      return r.identity;
-    };
+    this.credentials = Object.assign(
+      async () => {
+        const r = holder.resolved;
+        if (r === undefined) throw new Error('no credentials resolved in this cycle');
+        return r.identity;
+      },
+      { memoized: true },
+    );
   }
 
   private handler(): NodeHttpHandler {

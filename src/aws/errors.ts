@@ -132,6 +132,7 @@ function classifyImds(err: ImdsError): Reason {
     case 'reset':
       return 'imds_unreachable';
     case 'too-large':
+    case 'malformed':
       return 'imds_bad_response';
     case 'http':
       if (err.status === 401) return 'imds_unauthorized';
@@ -156,10 +157,13 @@ export function classify(err: unknown, service: Service): ClassifiedError {
   const s = errorShape(err);
   const detail: Record<string, string> = {};
   let reason: Reason | undefined;
-  if (s.name === 'AbortError' || s.name === 'TimeoutError') reason = 'timeout';
-  if (reason === undefined && s.code !== undefined && Object.hasOwn(NETWORK, s.code))
-    reason = NETWORK[s.code];
+  if (s.code !== undefined && Object.hasOwn(NETWORK, s.code)) reason = NETWORK[s.code];
+  if (reason === undefined && (s.name === 'AbortError' || s.name === 'TimeoutError'))
+    reason = 'timeout';
   if (reason === undefined && Object.hasOwn(BY_NAME, s.name)) reason = BY_NAME[s.name];
+  const skewCorrected = (record(record(err)?.$metadata) ?? {}).clockSkewCorrected === true;
+  if (reason === 'signature_mismatch' && (skewCorrected || /^Signature expired/.test(s.message)))
+    reason = 'clock_skew';
   if (s.name === 'AccessDenied' || s.name === 'AccessDeniedException') {
     const action = kmsAction(s.message);
     if (action) detail.kmsAction = action;

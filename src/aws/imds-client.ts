@@ -1,6 +1,13 @@
 import http from 'node:http';
 
-export type ImdsErrorKind = 'timeout' | 'connect' | 'reset' | 'http' | 'too-large' | 'aborted';
+export type ImdsErrorKind =
+  | 'timeout'
+  | 'connect'
+  | 'reset'
+  | 'http'
+  | 'too-large'
+  | 'malformed'
+  | 'aborted';
 
 /** Typed failure of one IMDS call; `status` only for `http`. */
 export class ImdsError extends Error {
@@ -21,6 +28,7 @@ export interface ImdsClientOptions {
   endpoint: string;
   /** Per-call deadline; 1 s as the SDK, so fallback penalties equal what the app pays. */
   callTimeoutMs?: number;
+  /** A token lives one cycle; a short TTL keeps a leaked one short-lived. */
   tokenTtlSeconds?: number;
   /** Metadata answers are tiny; anything bigger is a broken or hostile endpoint. */
   maxBodyBytes?: number;
@@ -44,18 +52,18 @@ export function imdsEndpoint(env: { imdsEndpoint?: string; imdsEndpointMode?: 'I
  * A small IMDSv2 client written here rather than `@aws-sdk/ec2-metadata-service`:
  * that client has no timeout by default, fetches a token for every call and
  * hides the distinctions (PUT timeout vs 401 vs 403) the checks classify on.
+ * Here one token serves every GET of a check's pass.
  */
 export class ImdsClient {
   private readonly url: URL;
   private readonly callTimeoutMs: number;
   private readonly tokenTtlSeconds: number;
   private readonly maxBodyBytes: number;
-  private cached: { token: string; expiresAt: number } | undefined;
 
   constructor(opts: ImdsClientOptions) {
     this.url = new URL(opts.endpoint);
     this.callTimeoutMs = opts.callTimeoutMs ?? 1000;
-    this.tokenTtlSeconds = opts.tokenTtlSeconds ?? 21600;
+    this.tokenTtlSeconds = opts.tokenTtlSeconds ?? 300;
     this.maxBodyBytes = opts.maxBodyBytes ?? 64 * 1024;
   }
 
@@ -63,12 +71,12 @@ export class ImdsClient {
     return this.url.origin;
   }
 
-  /** A cached token while it has more than a minute left, else a new one. */
-  async token(signal: AbortSignal): Promise<{ token: string; fresh: boolean; durationMs: number }> {
-    const now = Date.now();
-    if (this.cached && this.cached.expiresAt - 60_000 > now) {
-      return { token: this.cached.token, fresh: false, durationMs: 0 };
-    }
+  /**
+   * A new token from a PUT. Callers keep it for one pass only: a token cached
+   * across cycles would hide a hop limit lowered on a running instance, the
+   * very failure this exists to see (one PUT per cycle is 120 an hour).
+   */
+  async token(signal: AbortSignal): Promise<{ token: string; durationMs: number }> {
     const answer = await this.request('PUT', TOKEN_PATH, signal, {
       'x-aws-ec2-metadata-token-ttl-seconds': String(this.tokenTtlSeconds),
     });
@@ -79,13 +87,7 @@ export class ImdsClient {
     if (token === '' || token.length > 1024 || /\s/.test(token)) {
       throw new ImdsError('http', 'token PUT answered 200 without a usable token', { status: 200 });
     }
-    this.cached = { token, expiresAt: now + this.tokenTtlSeconds * 1000 };
-    return { token, fresh: true, durationMs: answer.durationMs };
-  }
-
-  /** Drops the cached token (after a 401) so the next call fetches a new one. */
-  forgetToken(): void {
-    this.cached = undefined;
+    return { token, durationMs: answer.durationMs };
   }
 
   /** GET a metadata path; `token: null` sends an IMDSv1 (tokenless) request. */
@@ -118,15 +120,26 @@ export class ImdsClient {
           reject(err);
         } else if (answer) resolve(answer);
       };
-      const req = http.request({
-        // Node wants IPv6 literals without brackets (the SDK strips them too).
-        hostname: this.url.hostname.replace(/^\[(.+)\]$/, '$1'),
-        port: this.url.port || 80,
-        path,
-        method,
-        headers,
-        agent: false,
-      });
+      let req: http.ClientRequest;
+      try {
+        req = http.request({
+          // Node wants IPv6 literals without brackets (the SDK strips them too).
+          hostname: this.url.hostname.replace(/^\[(.+)\]$/, '$1'),
+          port: this.url.port || 80,
+          path,
+          method,
+          headers,
+          agent: false,
+        });
+      } catch (e) {
+        reject(
+          new ImdsError(
+            'malformed',
+            `${method} ${path}: ${e instanceof Error ? e.message : String(e)}`,
+          ),
+        );
+        return;
+      }
       const timer = setTimeout(
         () =>
           finish(
@@ -142,7 +155,12 @@ export class ImdsClient {
       signal.addEventListener('abort', onAbort, { once: true });
       req.on('error', (e: NodeJS.ErrnoException) => {
         const code = e.code;
-        const kind: ImdsErrorKind = code === 'ECONNRESET' || code === 'EPIPE' ? 'reset' : 'connect';
+        const kind: ImdsErrorKind =
+          code === 'ECONNRESET' || code === 'EPIPE'
+            ? 'reset'
+            : code?.startsWith('HPE_')
+              ? 'malformed'
+              : 'connect';
         finish(new ImdsError(kind, `${method} ${path}: ${code ?? e.message}`, { code }));
       });
       req.on('response', (res) => {

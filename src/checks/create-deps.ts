@@ -14,7 +14,7 @@ export function createDeps(config: Config, logger: WarnLogger, deep = false): Pr
     holder,
     ownKeys: new OwnKeys(config.ownPrefix),
     resolveCredentials: () => resolveDefaultChain(config.aws, logger),
-    leftovers: { swept: deep },
+    leftovers: { swept: deep, since: Date.now() },
     deep,
   };
 }

@@ -11,7 +11,7 @@ export interface ProbeDeps {
   ownKeys: OwnKeys;
   resolveCredentials: (signal: AbortSignal) => Promise<ResolvedCredentials>;
   /** Whether the once-per-process sweep of a predecessor's leftovers has run. */
-  leftovers: { swept: boolean };
+  leftovers: { swept: boolean; since: number };
   /** Deep mode (/diagnose) collects extra detail a cycle skips. */
   deep: boolean;
 }

@@ -25,10 +25,7 @@ function expectOk(path: string, a: ImdsAnswer): string {
 }
 
 async function get(ctx: Ctx, session: Session, path: string): Promise<string> {
-  const answer = await ctx.deps.imds.get(path, session.token, ctx.signal);
-  // A 401 with a token means it expired or was revoked: next cycle fetches a new one.
-  if (answer.status === 401 && session.token !== null) ctx.deps.imds.forgetToken();
-  return expectOk(path, answer);
+  return expectOk(path, await ctx.deps.imds.get(path, session.token, ctx.signal));
 }
 
 /**
@@ -134,7 +131,7 @@ export const imdsCheck: Check<ProbeDeps> = {
             const t = await ctx.deps.imds.token(ctx.signal);
             session.token = t.token;
             ctx.facts.imdsMode = 'v2';
-            return { observed: { mode: 'v2', cached: !t.fresh, endpoint: ctx.deps.imds.endpoint } };
+            return { observed: { mode: 'v2', endpoint: ctx.deps.imds.endpoint } };
           } catch (e) {
             if (e instanceof ImdsError && e.kind === 'timeout') {
               return diagnoseTokenTimeout(ctx, session, performance.now() - t0);

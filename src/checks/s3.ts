@@ -25,7 +25,7 @@ interface Probe {
 function answeredWithError(e: unknown): boolean {
   const status = (e as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata
     ?.httpStatusCode;
-  return typeof status === 'number' && status >= 300;
+  return typeof status === 'number' && status >= 400 && status < 500;
 }
 
 /**

@@ -75,7 +75,10 @@ export async function runCycle(
   const keys = keysToSweep(results.get('s3'), deps.ownKeys.pending(), pendingBefore, signal);
   await sweepPending(keys, deps, config, facts, results, onLeftover);
   if (!deps.leftovers.swept && results.get('s3')?.status === 'pass') {
-    deps.leftovers.swept = true;
+    // Done only by a sweep that ran once everything a predecessor wrote is past
+    // the age bound; until then each passing cycle sweeps what is old enough.
+    deps.leftovers.swept =
+      Date.now() - deps.leftovers.since >= 2 * config.timeoutSeconds * 1000 + 5000;
     await sweepLeftovers(deps, config, facts, results, onLeftover).catch((err: unknown) =>
       onLeftover?.(config.ownPrefix, err),
     );

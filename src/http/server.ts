@@ -18,11 +18,17 @@ export function buildServer(ctx: AppContext, logger: FastifyBaseLogger): Fastify
     logger: false,
     bodyLimit: 1024,
     connectionTimeout: 30_000,
-    requestTimeout: 60_000,
+    requestTimeout: 15_000,
+    http: { headersTimeout: 10_000, connectionsCheckingInterval: 2_000 },
     keepAliveTimeout: 5_000,
     maxParamLength: 64,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+  });
+  app.server.on('connect', (_req, socket: import('node:stream').Duplex) => {
+    socket.end(
+      'HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
+    );
   });
   app.register(livezRoutes);
   app.register(healthzRoutes, ctx);

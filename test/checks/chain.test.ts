@@ -41,13 +41,16 @@ describe('healthy ground', () => {
     expect(deps.ownKeys.pending()).toEqual([]);
   });
 
-  it('reuses one IMDS token across cycles', async () => {
-    const config = useEnv(base());
+  it('PUTs one token per cycle and uses it for every metadata GET of that cycle', async () => {
+    const config = useEnv({ ...base(), S3_HEALTH_CHECKS: 'imds' });
     const deps = createDeps(config, quiet);
-    await cycle(config, deps);
     ground.imds.resetCounters();
     await cycle(config, deps);
-    expect(ground.imds.counters().tokenPuts).toBeLessThanOrEqual(1); // the SDK's own chain fetches its own
+    await cycle(config, deps);
+    delete process.env.S3_HEALTH_CHECKS;
+    const c = ground.imds.counters();
+    expect(c.tokenPuts).toBe(2);
+    expect(c.tokenlessGets).toBe(0);
   });
 });
 

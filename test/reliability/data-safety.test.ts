@@ -150,7 +150,7 @@ describe('foreign objects survive faults, signals and restarts; own objects do n
     expect(left).toEqual([]);
   }, 90_000);
 
-  // BUG (reported): sweep.ts runs the leftover sweep once per process, at the
+  // Regression (found by this suite, now fixed): sweep.ts runs the leftover sweep once per process, at the
   // first passing cycle, and skips objects younger than 2 x timeout + 5 s. A
   // container restarted at once (Docker's restart policy, an OOM kill) passes
   // within a second, finds the dead run's object too young, and never looks
@@ -160,7 +160,7 @@ describe('foreign objects survive faults, signals and restarts; own objects do n
   // every passing cycle sweeps what is already old enough:
   // `deps.leftovers.swept = Date.now() - deps.leftovers.since >= minAgeMs`
   // (with `since: Date.now()` set in createDeps) before calling sweepLeftovers.
-  it.fails('SIGTERM while DELETE fails, restart at once: the dead run’s object is swept once old enough', async () => {
+  it('SIGTERM while DELETE fails, restart at once: the dead run’s object is swept once old enough', async () => {
     try {
       let s = await start();
       await waitPass(s.url, 20_000);
@@ -177,7 +177,7 @@ describe('foreign objects survive faults, signals and restarts; own objects do n
       await s.stop('SIGTERM');
       const left = await own();
       addRow('data', [
-        'SIGTERM while DELETE is refused, restart at once **[bug: sweep runs once, too early]**',
+        'SIGTERM while DELETE is refused, restart at once',
         prints.size,
         (await damaged(admin, g.bucket, prints)).length === 0 ? 'all' : 'DAMAGED',
         left.length,
@@ -217,13 +217,13 @@ describe('foreign objects survive faults, signals and restarts; own objects do n
     expect(left).toEqual([]);
   }, 90_000);
 
-  // BUG (reported): s3.ts forgets the probe key whenever S3 answered the PUT
+  // Regression (found by this suite, now fixed): s3.ts forgets the probe key whenever S3 answered the PUT
   // with any status >= 300 ("nothing was written"). For 5xx that is not
   // true: S3 may have stored the object (the proxy lets radosgw write it,
   // then answers 500). Such objects are never deleted by this process. Fix:
   // in answeredWithError, only 4xx proves nothing was written; on 5xx keep
   // the key pending (a DELETE of a missing key is a harmless 204).
-  it.fails('PUT stored but answered 500: the object is deleted by the next clean cycles', async () => {
+  it('PUT stored but answered 500: the object is deleted by the next clean cycles', async () => {
     try {
       const s = await start();
       await waitPass(s.url, 20_000);
@@ -243,7 +243,7 @@ describe('foreign objects survive faults, signals and restarts; own objects do n
       await s.stop('SIGTERM');
       const left = await own();
       addRow('data', [
-        'PUT stored but answered 500, then clean cycles **[bug: 5xx PUT forgotten]**',
+        'PUT stored but answered 500, then clean cycles',
         prints.size,
         (await damaged(admin, g.bucket, prints)).length === 0 ? 'all' : 'DAMAGED',
         left.length,

@@ -66,7 +66,7 @@ const clear = async () => {
 // Object requests only: the once-per-process leftover sweep lists the bucket.
 const objectPath = /\/healthcheck\//;
 
-// BUG (reported): ClientPool hands the S3 and STS clients a credentials
+// Regression (found by this suite, now fixed): ClientPool hands the S3 and STS clients a credentials
 // function, which the SDK memoizes until 5 min before the first identity
 // expires: every cycle signs with the credentials of the first cycle, not the
 // ones the credentials step just resolved. A role policy change, a swapped
@@ -74,7 +74,7 @@ const objectPath = /\/healthcheck\//;
 // Fix: mark the provider as already memoized (Object.assign(fn, { memoized:
 // true })) or key the pooled clients by access key id.
 const MEMO = "SDK memoizes the first cycle's credentials";
-// BUG (reported): @smithy/node-http-handler renames ECONNRESET/EPIPE errors
+// Regression (found by this suite, now fixed): @smithy/node-http-handler renames ECONNRESET/EPIPE errors
 // to name 'TimeoutError'; classify() reads the name before the Node code, so
 // a reset is reported as `timeout`. Fix: look up NETWORK[code] first.
 const RESET = 'ECONNRESET classified as timeout';
@@ -83,7 +83,6 @@ const cases: FaultCase[] = [
   {
     peer: 's3',
     name: '403 AccessDenied on PUT (role policy)',
-    bug: MEMO,
     boundMs: 6000,
     inject: policy(denyActions(['s3:PutObject'])),
     clear,
@@ -95,7 +94,6 @@ const cases: FaultCase[] = [
   {
     peer: 's3',
     name: '403 AccessDenied on HEAD (role policy denies s3:GetObject)',
-    bug: MEMO,
     boundMs: 6000,
     inject: policy(denyActions(['s3:GetObject'])),
     clear,
@@ -126,7 +124,6 @@ const cases: FaultCase[] = [
   {
     peer: 's3',
     name: '403 AccessDenied on DELETE (role policy)',
-    bug: MEMO,
     boundMs: 6000,
     inject: policy(denyActions(['s3:DeleteObject'])),
     clear,
@@ -178,7 +175,6 @@ const cases: FaultCase[] = [
   {
     peer: 's3',
     name: 'connection reset (every request)',
-    bug: RESET,
     boundMs: 6000,
     inject: () => g.proxies.s3.set({ kind: 'reset' }),
     clear,
@@ -235,7 +231,6 @@ const cases: FaultCase[] = [
   {
     peer: 's3',
     name: 'PUT answer lost (server wrote it, reset)',
-    bug: RESET,
     boundMs: 6000,
     inject: () => g.proxies.s3.set({ kind: 'truncate' }, { method: 'PUT' }),
     clear,
