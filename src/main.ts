@@ -38,7 +38,16 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
-  await service.app.listen({ port: config.port, host: config.host });
+  try {
+    await service.app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    // One clear line (EADDRINUSE, EACCES, EADDRNOTAVAIL), not a stack trace.
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    logger.fatal({ code }, `cannot listen on ${config.host}:${config.port}: ${code}`);
+    process.stderr.write(`s3-health: cannot listen on ${config.host}:${config.port}: ${code}\n`);
+    await service.stop();
+    process.exit(1);
+  }
   logger.info(
     {
       version,

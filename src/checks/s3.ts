@@ -201,7 +201,19 @@ export const s3Check: Check<ProbeDeps> = {
           ctx.deps.ownKeys.deleted(key);
           const offset = ctx.deps.clients.clockOffsetMs();
           ctx.facts.clockOffsetSeconds = offset / 1000;
-          return { observed: { clockOffsetSeconds: offset / 1000 } };
+          const observed = { clockOffsetSeconds: offset / 1000 };
+          // The SDK corrects only skews of 5 min or more, and then requests pass:
+          // the correction itself is the sign that this host's clock is wrong.
+          if (Math.abs(offset) >= 300_000) {
+            return {
+              observed,
+              warning: {
+                reason: 'clock_skew',
+                message: `this host's clock is ${Math.round(offset / 1000)} s off AWS's; the SDK corrects it, other clients may not`,
+              },
+            };
+          }
+          return { observed };
         },
       },
     ];

@@ -21,7 +21,7 @@ export function buildServer(ctx: AppContext, logger: FastifyBaseLogger): Fastify
     requestTimeout: 15_000,
     http: { headersTimeout: 10_000, connectionsCheckingInterval: 2_000 },
     keepAliveTimeout: 5_000,
-    maxParamLength: 64,
+    routerOptions: { maxParamLength: 64 },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
