@@ -161,7 +161,7 @@ export function classify(err: unknown, service: Service): ClassifiedError {
   if (reason === undefined && (s.name === 'AbortError' || s.name === 'TimeoutError'))
     reason = 'timeout';
   if (reason === undefined && Object.hasOwn(BY_NAME, s.name)) reason = BY_NAME[s.name];
-  const skewCorrected = (record(record(err)?.$metadata) ?? {}).clockSkewCorrected === true;
+  const skewCorrected = record(record(err)?.$metadata)?.clockSkewCorrected === true;
   if (reason === 'signature_mismatch' && (skewCorrected || /^Signature expired/.test(s.message)))
     reason = 'clock_skew';
   if (s.name === 'AccessDenied' || s.name === 'AccessDeniedException') {

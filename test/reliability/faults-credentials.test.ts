@@ -54,9 +54,6 @@ const clear = async () => {
   await g.clearFaults();
 };
 
-// See faults-s3.test.ts: @smithy/node-http-handler names ECONNRESET 'TimeoutError'.
-const RESET = 'ECONNRESET classified as timeout';
-
 const cases: FaultCase[] = [
   {
     peer: 'sts',

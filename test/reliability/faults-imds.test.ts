@@ -53,7 +53,6 @@ const timeouts = ['imds_token_timeout', 'imds_timeout'];
 // check while every SDK refresh pays the 1 s fallback (tokens optional) or
 // gets nothing (tokens required). Fix: the scheduled token step PUTs a fresh
 // token every cycle (e.g. ImdsClient.token(signal, { fresh: true })).
-const TOKEN_CACHED = 'token cached 6 h, PUT never retried';
 
 const cases: FaultCase[] = [
   {

@@ -73,11 +73,9 @@ const objectPath = /\/healthcheck\//;
 // instance profile or revoked sessions stay invisible for up to an hour.
 // Fix: mark the provider as already memoized (Object.assign(fn, { memoized:
 // true })) or key the pooled clients by access key id.
-const MEMO = "SDK memoizes the first cycle's credentials";
 // Regression (found by this suite, now fixed): @smithy/node-http-handler renames ECONNRESET/EPIPE errors
 // to name 'TimeoutError'; classify() reads the name before the Node code, so
 // a reset is reported as `timeout`. Fix: look up NETWORK[code] first.
-const RESET = 'ECONNRESET classified as timeout';
 
 const cases: FaultCase[] = [
   {
