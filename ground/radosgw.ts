@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { STSClient } from '@aws-sdk/client-sts';
 import {
   type CephLayout,
   cephConf,
@@ -30,6 +30,7 @@ import {
   tail,
   waitForHttp,
 } from './radosgw-proc.ts';
+import { assumeRoleWith } from './rgw-info.ts';
 
 export interface StaticCreds {
   accessKeyId: string;
@@ -367,24 +368,10 @@ async function startOnce(opts: StartOptions): Promise<Radosgw> {
     async assumeRole(o) {
       const client = sts(o.caller ?? admin);
       try {
-        const out = await client.send(
-          new AssumeRoleCommand({
-            RoleArn: o.roleArn,
-            RoleSessionName: o.sessionName ?? `s-${randomBytes(4).toString('hex')}`,
-            DurationSeconds: o.durationSeconds ?? 3600,
-            ...(o.sessionPolicy === undefined ? {} : { Policy: JSON.stringify(o.sessionPolicy) }),
-          }),
-        );
-        const c = out.Credentials;
-        if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
-          throw new Error('AssumeRole answered without complete credentials');
-        }
-        return {
-          accessKeyId: c.AccessKeyId,
-          secretAccessKey: c.SecretAccessKey,
-          sessionToken: c.SessionToken,
-          expiration: c.Expiration,
-        };
+        return await assumeRoleWith(client, {
+          ...o,
+          sessionName: o.sessionName ?? `s-${randomBytes(4).toString('hex')}`,
+        });
       } finally {
         client.destroy();
       }

@@ -1,7 +1,7 @@
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { EmulatorCreds } from './imds-emulator.ts';
-import type { StaticCreds } from './radosgw.ts';
+import type { StaticCreds, TempCreds } from './radosgw.ts';
 
 /** A running radosgw as plain data, so test processes can use one started elsewhere. */
 export interface RgwInfo {
@@ -66,26 +66,38 @@ export function assumeRoleSource(
       credentials: info.admin,
     });
     try {
-      const out = await sts.send(
-        new AssumeRoleCommand({
-          RoleArn: info.roleArn,
-          RoleSessionName: 'i-0123456789abcdef0',
-          DurationSeconds: opts.durationSeconds ?? 3600,
-          ...(opts.sessionPolicy ? { Policy: JSON.stringify(opts.sessionPolicy) } : {}),
-        }),
-      );
-      const c = out.Credentials;
-      if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
-        throw new Error('rgw AssumeRole returned no credentials');
-      }
-      return {
-        accessKeyId: c.AccessKeyId,
-        secretAccessKey: c.SecretAccessKey,
-        sessionToken: c.SessionToken,
-        expiration: c.Expiration,
-      };
+      return await assumeRoleWith(sts, {
+        roleArn: info.roleArn,
+        sessionName: 'i-0123456789abcdef0',
+        ...opts,
+      });
     } finally {
       sts.destroy();
     }
+  };
+}
+
+/** One real STS AssumeRole against rgw, its answer checked complete. */
+export async function assumeRoleWith(
+  sts: STSClient,
+  o: { roleArn: string; sessionName: string; durationSeconds?: number; sessionPolicy?: object },
+): Promise<TempCreds> {
+  const out = await sts.send(
+    new AssumeRoleCommand({
+      RoleArn: o.roleArn,
+      RoleSessionName: o.sessionName,
+      DurationSeconds: o.durationSeconds ?? 3600,
+      ...(o.sessionPolicy === undefined ? {} : { Policy: JSON.stringify(o.sessionPolicy) }),
+    }),
+  );
+  const c = out.Credentials;
+  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+    throw new Error('rgw AssumeRole answered without complete credentials');
+  }
+  return {
+    accessKeyId: c.AccessKeyId,
+    secretAccessKey: c.SecretAccessKey,
+    sessionToken: c.SessionToken,
+    expiration: c.Expiration,
   };
 }
