@@ -6,7 +6,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Radosgw, radosgwInstalled, startRadosgw } from '../ground/radosgw.ts';
-import { PROBE_ROLE_POLICY, type RgwInfo } from '../ground/rgw-info.ts';
+import { withProbeRole } from '../ground/rgw-info.ts';
 import { costSection, measureSdkBaseline } from './cost.ts';
 import { cpuSection } from './cpu.ts';
 import { runCycles } from './cycles.ts';
@@ -94,14 +94,7 @@ async function main(): Promise<void> {
   const machine = machineAtStart();
   log(`machine: ${machine.nproc} CPUs, load ${machine.loadAtStart}; starting radosgw`);
   rgw = await startRadosgw();
-  const roleArn = await rgw.createRole('s3-health-probe', PROBE_ROLE_POLICY);
-  const info: RgwInfo = {
-    endpoint: rgw.endpoint,
-    region: rgw.region,
-    admin: rgw.admin,
-    roleArn,
-    kmsKeys: rgw.kmsKeys,
-  };
+  const info = await withProbeRole(rgw);
   const lane = async (name: string) => {
     const l = await startLane(info, name);
     lanes.push(l);

@@ -19,7 +19,7 @@ import type { ImdsEmulator, ImdsIdentity } from './imds-emulator.ts';
 import { startImdsEmulator } from './imds-emulator.ts';
 import { linkImdsToSts } from './imds-sts-link.ts';
 import { type Radosgw, startRadosgw } from './radosgw.ts';
-import { assumeRoleSource, createBucket, PROBE_ROLE_POLICY, type RgwInfo } from './rgw-info.ts';
+import { assumeRoleSource, createBucket, withProbeRole } from './rgw-info.ts';
 import { type StsEndpoint, startStsEndpoint } from './sts-endpoint.ts';
 
 export interface Ec2AwsSideInfo {
@@ -97,14 +97,7 @@ async function start(a: Args): Promise<{ info: Ec2AwsSideInfo; stop: () => Promi
       },
     });
     stops.push(() => rgw.stop());
-    const roleArn = await rgw.createRole('s3-health-instance-role', PROBE_ROLE_POLICY);
-    const info: RgwInfo = {
-      endpoint: rgw.endpoint,
-      region: rgw.region,
-      admin: rgw.admin,
-      roleArn,
-      kmsKeys: rgw.kmsKeys,
-    };
+    const info = await withProbeRole(rgw, 's3-health-instance-role');
     await createBucket(info, a.bucket);
     const sts: StsEndpoint = await startStsEndpoint({ host: a.peerAddress, port: a.stsPort });
     stops.push(() => sts.close());
@@ -139,7 +132,7 @@ async function start(a: Args): Promise<{ info: Ec2AwsSideInfo; stop: () => Promi
         imdsUrl: imds.url,
         bucket: a.bucket,
         identity: imds.identity,
-        roleArn,
+        roleArn: info.roleArn,
         pids: { self: process.pid, ...rgw.pids },
         startMs: Math.round(performance.now() - t0),
       },

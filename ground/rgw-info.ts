@@ -1,7 +1,7 @@
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { EmulatorCreds } from './imds-emulator.ts';
-import type { StaticCreds, TempCreds } from './radosgw.ts';
+import type { Radosgw, StaticCreds, TempCreds } from './radosgw.ts';
 
 /** A running radosgw as plain data, so test processes can use one started elsewhere. */
 export interface RgwInfo {
@@ -17,6 +17,18 @@ export const PROBE_ROLE_POLICY = {
   Version: '2012-10-17',
   Statement: [{ Effect: 'Allow', Action: ['s3:*'], Resource: ['arn:aws:s3:::*'] }],
 };
+
+/** Creates the probe role on a running radosgw and describes both as plain data. */
+export async function withProbeRole(rgw: Radosgw, roleName = 's3-health-probe'): Promise<RgwInfo> {
+  const roleArn = await rgw.createRole(roleName, PROBE_ROLE_POLICY);
+  return {
+    endpoint: rgw.endpoint,
+    region: rgw.region,
+    admin: rgw.admin,
+    roleArn,
+    kmsKeys: rgw.kmsKeys,
+  };
+}
 
 /** Session policy that allows everything but the given S3 actions: a real per-action AccessDenied. */
 export function denyActions(actions: string[]): object {

@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startGround } from '../ground/ground.ts';
 import { radosgwInstalled, startRadosgw } from '../ground/radosgw.ts';
-import { PROBE_ROLE_POLICY } from '../ground/rgw-info.ts';
+import { withProbeRole } from '../ground/rgw-info.ts';
 
 const PORT = Number(process.env.S3_HEALTH_PORT ?? 8080);
 const CONTROL_PORT = Number(process.env.DEMO_CONTROL_PORT ?? 8081);
@@ -25,11 +25,10 @@ if (!radosgwInstalled()) {
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 console.log('[demo] starting radosgw (real S3) ...');
 const rgw = await startRadosgw();
-const roleArn = await rgw.createRole('s3-health-probe', PROBE_ROLE_POLICY);
-const ground = await startGround(
-  { endpoint: rgw.endpoint, region: rgw.region, admin: rgw.admin, roleArn, kmsKeys: rgw.kmsKeys },
-  { bucket: 'kb-demo-bucket', controlPort: CONTROL_PORT },
-);
+const ground = await startGround(await withProbeRole(rgw), {
+  bucket: 'kb-demo-bucket',
+  controlPort: CONTROL_PORT,
+});
 const control = ground.imds.controlUrl ?? `http://127.0.0.1:${CONTROL_PORT}`;
 
 const child = spawn(process.execPath, ['src/cli.ts', 'serve'], {

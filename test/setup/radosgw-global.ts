@@ -2,7 +2,7 @@
 // its address, admin keys and a probe role through `inject('rgw')`.
 import type { TestProject } from 'vitest/node';
 import { type Radosgw, radosgwInstalled, startRadosgw } from '../../ground/radosgw.ts';
-import { PROBE_ROLE_POLICY, type RgwInfo } from '../../ground/rgw-info.ts';
+import { type RgwInfo, withProbeRole } from '../../ground/rgw-info.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -21,14 +21,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
   const t0 = Date.now();
   rgw = await startRadosgw();
-  const roleArn = await rgw.createRole('s3-health-probe', PROBE_ROLE_POLICY);
-  const info: RgwInfo = {
-    endpoint: rgw.endpoint,
-    region: rgw.region,
-    admin: rgw.admin,
-    roleArn,
-    kmsKeys: rgw.kmsKeys,
-  };
+  const info = await withProbeRole(rgw);
   project.provide('rgw', info);
   process.stdout.write(`[ground] radosgw ${rgw.endpoint} ready in ${Date.now() - t0} ms\n`);
   return async () => {
