@@ -23,7 +23,7 @@ function withKnownIds(live: Facts, known: Facts): Facts {
 
 function hitDeadline(results: Iterable<CheckResult>): boolean {
   for (const r of results) {
-    for (const s of r.steps) if (s.error?.message.includes('deadline')) return true;
+    for (const s of r.steps) if (s.error?.detail?.deadlineMs !== undefined) return true;
   }
   return false;
 }

@@ -36,6 +36,8 @@ function deadlineError(step: string, timeoutMs: number, service: Service): Class
     message: `step ${step} did not finish within the ${timeoutMs} ms deadline`,
     code: 'TimeoutError',
     time: new Date().toISOString(),
+    // Marks the check's own deadline, as opposed to a client's timeout.
+    detail: { deadlineMs: String(timeoutMs) },
   };
 }
 
