@@ -6,6 +6,11 @@ set -euo pipefail
 need=()
 command -v radosgw >/dev/null || need+=(radosgw ceph-mon ceph-osd)
 command -v promtool >/dev/null || need+=(prometheus)
+# The fleet tier: a real Prometheus server and Alertmanager (amtool comes with it).
+command -v prometheus >/dev/null || need+=(prometheus)
+command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
+# The status page is checked in a real browser (driven by playwright-core, no browser download).
+command -v chromium >/dev/null || need+=(chromium)
 command -v ip >/dev/null || need+=(iproute2)
 command -v iptables >/dev/null || need+=(iptables)
 command -v openssl >/dev/null || need+=(openssl)
@@ -17,7 +22,23 @@ if [ "${S3H_WITH_DOCKER:-1}" = 1 ]; then
   command -v docker-compose >/dev/null || need+=(docker-compose)
   command -v debootstrap >/dev/null || need+=(debootstrap)
 fi
+# The pasteability tier runs every printed `aws …` fix through the real AWS CLI
+# against moto's server. The machine's Python ships both; a Python without them
+# gets a venv under /var/cache/s3-health (outside the clone, so it is reused).
+s3h_python_ok() { "$1" -c 'import moto, awscli, flask' >/dev/null 2>&1; }
+install_python_peers() {
+  for py in python3 /usr/bin/python3; do
+    if command -v "$py" >/dev/null && s3h_python_ok "$py"; then return 0; fi
+  done
+  venv=/var/cache/s3-health/venv
+  if [ -x "$venv/bin/python" ] && s3h_python_ok "$venv/bin/python"; then return 0; fi
+  echo "[install-peers] moto/awscli missing: creating $venv"
+  mkdir -p /var/cache/s3-health
+  /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/pip" install -q 'moto[server]' awscli
+}
 if [ ${#need[@]} -eq 0 ]; then
+  install_python_peers
   echo "[install-peers] all present"
   exit 0
 fi
@@ -29,4 +50,5 @@ echo "[install-peers] apt-get install ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+install_python_peers
 echo "[install-peers] done"
