@@ -1,14 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import type { CheckName, CheckResult } from './checks/check.ts';
-import type { Config } from './config/schema.ts';
 import type { HealthStore } from './engine/store.ts';
-
-const STEPS: Record<CheckName, readonly string[]> = {
-  environment: ['credentials-env', 'region', 'proxy', 'imds-switch'],
-  imds: ['token', 'identity', 'role'],
-  credentials: ['resolve', 'identity', 'expiry'],
-  s3: ['put', 'head', 'get', 'delete'],
-};
+import type { CheckResult } from './model/check.ts';
+import type { Config } from './model/config.ts';
+import { STEP_NAMES } from './model/steps.ts';
 
 // Probe latencies: a local IMDS answers in ~1 ms, an S3 PUT across a region in ~100 ms,
 // a hop-limit fallback costs 1 s and a deadline 5 s.
@@ -108,7 +102,7 @@ export class Metrics {
       this.warning.set({ check }, 0);
       this.consecutive.set({ check }, 0);
       this.checkDuration.zero({ check });
-      for (const step of STEPS[check]) this.stepDuration.zero({ check, step });
+      for (const step of STEP_NAMES[check]) this.stepDuration.zero({ check, step });
     }
     this.clockOffset.set(0);
   }

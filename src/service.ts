@@ -2,12 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createDeps } from './checks/create-deps.ts';
 import { enabledChecks } from './checks/index.ts';
-import type { Config } from './config/schema.ts';
 import { createDiagnoser } from './engine/diagnose-run.ts';
 import { Scheduler } from './engine/scheduler.ts';
 import { HealthStore } from './engine/store.ts';
 import { buildServer } from './http/server.ts';
 import { Metrics } from './metrics.ts';
+import type { Config } from './model/config.ts';
 
 export interface Service {
   app: FastifyInstance;

@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { Config } from '../config/schema.ts';
+import type { Config } from '../model/config.ts';
 import type { ResolvedCredentials } from './credential-chain.ts';
 
 /** The credentials the `credentials` check resolved this cycle; S3 and STS sign with them. */

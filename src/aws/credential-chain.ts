@@ -1,6 +1,6 @@
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
-import type { AwsEnv } from '../config/schema.ts';
+import type { AwsEnv } from '../model/config.ts';
 import { explainChainFailure } from './credential-explain.ts';
 import { containerPlan } from './credential-platform.ts';
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { CheckFailure } from '../checks/check.ts';
-import type { Reason } from '../checks/reasons.ts';
-import type { AwsEnv } from '../config/schema.ts';
+import { CheckFailure } from '../model/check.ts';
+import type { AwsEnv } from '../model/config.ts';
+import type { Reason } from '../model/reasons.ts';
 import { type ProbeAnswer, probeContainerEndpoint } from './container-probe.ts';
 import { type ContainerPlan, platformPlan, type WebIdentityPlan } from './credential-platform.ts';
 import { readTokenFile, type TokenClaims } from './service-account-token.ts';

@@ -1,4 +1,4 @@
-import type { AwsEnv } from '../config/schema.ts';
+import type { AwsEnv } from '../model/config.ts';
 
 /**
  * Which platform credential source the SDK's default chain reaches, read

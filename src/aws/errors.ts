@@ -1,5 +1,5 @@
-import type { ClassifiedError, Service } from '../checks/check.ts';
-import type { Reason } from '../checks/reasons.ts';
+import type { ClassifiedError, Service } from '../model/check.ts';
+import type { Reason } from '../model/reasons.ts';
 import { ImdsError } from './imds-client.ts';
 
 /** What an SDK or Node error carries, read once from an unknown value. */

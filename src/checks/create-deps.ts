@@ -2,7 +2,7 @@ import { ClientPool, CredentialHolder } from '../aws/clients.ts';
 import { resolveDefaultChain, type WarnLogger } from '../aws/credential-chain.ts';
 import { ImdsClient, imdsEndpoint } from '../aws/imds-client.ts';
 import { OwnKeys } from '../aws/own-keys.ts';
-import type { Config } from '../config/schema.ts';
+import type { Config } from '../model/config.ts';
 import type { ProbeDeps } from './deps.ts';
 
 /** One set of clients and state per prober (the scheduler's, /diagnose's), never shared. */

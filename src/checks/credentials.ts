@@ -1,7 +1,7 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { maskKeyId } from '../config/mask.ts';
+import { CheckFailure } from '../model/check.ts';
 import type { Check, StepOutcome } from './check.ts';
-import { CheckFailure } from './check.ts';
 import type { ProbeDeps } from './deps.ts';
 
 /** `arn:aws:sts::ACCT:assumed-role/NAME/SESSION` or `arn:aws:iam::ACCT:role/NAME` → NAME. */

@@ -5,9 +5,10 @@ import {
   platformPlan,
 } from '../aws/credential-platform.ts';
 import { readTokenFile } from '../aws/service-account-token.ts';
-import type { Config } from '../config/schema.ts';
-import type { Check, Observed, Step, StepOutcome } from './check.ts';
-import { CheckFailure } from './check.ts';
+import type { Observed } from '../model/check.ts';
+import { CheckFailure } from '../model/check.ts';
+import type { Config } from '../model/config.ts';
+import type { Check, Step, StepOutcome } from './check.ts';
 import type { ProbeDeps } from './deps.ts';
 
 const METADATA_HOSTS = ['169.254.169.254', '169.254.170.2'];

@@ -8,8 +8,8 @@ import {
   parseRoleCredentials,
   parseRoleList,
 } from '../aws/imds-documents.ts';
+import { CheckFailure } from '../model/check.ts';
 import type { Check, CheckContext, Step, StepOutcome } from './check.ts';
-import { CheckFailure } from './check.ts';
 import type { ProbeDeps } from './deps.ts';
 
 type Ctx = CheckContext<ProbeDeps>;

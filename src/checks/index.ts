@@ -1,4 +1,5 @@
-import type { Check, CheckName } from './check.ts';
+import type { CheckName } from '../model/check.ts';
+import type { Check } from './check.ts';
 import { credentialsCheck } from './credentials.ts';
 import type { ProbeDeps } from './deps.ts';
 import { environmentCheck } from './environment.ts';

@@ -6,9 +6,9 @@ import {
   PutObjectCommand,
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
-import type { Config } from '../config/schema.ts';
+import { CheckFailure } from '../model/check.ts';
+import type { Config } from '../model/config.ts';
 import type { Check, CheckContext, StepOutcome } from './check.ts';
-import { CheckFailure } from './check.ts';
 import type { ProbeDeps } from './deps.ts';
 
 type Ctx = CheckContext<ProbeDeps>;

@@ -1,14 +1,14 @@
 import { isIP } from 'node:net';
 import { hostname as osHostname } from 'node:os';
-import { CHECK_NAMES, type CheckName } from '../checks/check.ts';
-import { maskKeyId } from './mask.ts';
+import { CHECK_NAMES, type CheckName } from '../model/check.ts';
 import {
   type AwsEnv,
   type Config,
   type ConfigProblem,
   LOG_LEVELS,
   type LogLevel,
-} from './schema.ts';
+} from '../model/config.ts';
+import { maskKeyId } from './mask.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 

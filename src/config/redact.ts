@@ -1,5 +1,5 @@
-import { redactUrl } from '../report/scrub.ts';
-import type { Config } from './schema.ts';
+import type { Config } from '../model/config.ts';
+import { redactUrl } from './mask.ts';
 
 /** Configuration as reports may show it: no diagnose token, no proxy passwords. */
 export function redactConfig(config: Config): Record<string, unknown> {

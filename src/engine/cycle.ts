@@ -1,6 +1,7 @@
-import type { Check, CheckName, CheckResult, Facts } from '../checks/check.ts';
+import type { Check } from '../checks/check.ts';
 import type { ProbeDeps } from '../checks/deps.ts';
-import type { Config } from '../config/schema.ts';
+import type { CheckName, CheckResult, Facts } from '../model/check.ts';
+import type { Config } from '../model/config.ts';
 import { blockedResult, runCheck } from './run-check.ts';
 import { type LeftoverHook, sweepLeftovers, sweepPending } from './sweep.ts';
 

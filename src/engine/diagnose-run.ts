@@ -1,8 +1,8 @@
-import type { CheckResult, Facts } from '../checks/check.ts';
 import type { ProbeDeps } from '../checks/deps.ts';
 import { enabledChecks } from '../checks/index.ts';
-import type { Config } from '../config/schema.ts';
-import type { DiagnoseReport } from '../report/diagnose.ts';
+import type { CheckResult, Facts } from '../model/check.ts';
+import type { Config } from '../model/config.ts';
+import type { DiagnoseReport } from '../model/diagnose.ts';
 import { runCycle } from './cycle.ts';
 import { worst } from './state.ts';
 

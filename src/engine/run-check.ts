@@ -1,15 +1,14 @@
 import { classify } from '../aws/errors.ts';
+import type { Check, CheckContext } from '../checks/check.ts';
 import {
-  type Check,
-  type CheckContext,
   CheckFailure,
   type CheckResult,
   type ClassifiedError,
   type Service,
   type Status,
   type StepResult,
-} from '../checks/check.ts';
-import type { Reason } from '../checks/reasons.ts';
+} from '../model/check.ts';
+import type { Reason } from '../model/reasons.ts';
 
 /** Settles with the step's outcome or rejects when the deadline fires, whichever is first. */
 function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -1,6 +1,6 @@
 import type { Check } from '../checks/check.ts';
 import type { ProbeDeps } from '../checks/deps.ts';
-import type { Config } from '../config/schema.ts';
+import type { Config } from '../model/config.ts';
 import { type CycleOutcome, runCycle } from './cycle.ts';
 import { wantsReprobe } from './state.ts';
 import type { HealthStore, StateChange } from './store.ts';

@@ -1,24 +1,9 @@
-import type { CheckName, CheckResult, Status } from '../checks/check.ts';
-import type { Reason } from '../checks/reasons.ts';
+import type { CheckName, CheckResult, Status } from '../model/check.ts';
+import type { CheckState, Verdict } from '../model/health.ts';
 
 export interface Thresholds {
   failureThreshold: number;
   successThreshold: number;
-}
-
-/** A check's history reduced to what verdicts need. Pure data; `advance` derives the next. */
-export interface CheckState {
-  check: CheckName;
-  last?: CheckResult;
-  /** The verdict after hysteresis; 'unknown' until the first result. */
-  reported: Status | 'unknown';
-  /** Reason and text that go with `reported` (kept while a failure is unconfirmed). */
-  reportedReason?: Reason;
-  reportedOutput?: string;
-  consecutiveFailures: number;
-  consecutiveSuccesses: number;
-  lastFinishedAt?: number;
-  lastSuccessAt?: number;
 }
 
 export function initialState(check: CheckName): CheckState {
@@ -69,13 +54,6 @@ export function wantsReprobe(s: CheckState): boolean {
   if (s.last === undefined) return false;
   const rawFailed = s.last.status === 'fail';
   return rawFailed !== (s.reported === 'fail');
-}
-
-export interface Verdict {
-  status: Status;
-  reason?: Reason;
-  output?: string;
-  stale: boolean;
 }
 
 /** The verdict served now: the reported status, or fail when results went stale or never came. */

@@ -1,20 +1,14 @@
-import type { CheckName, CheckResult, Facts, Status } from '../checks/check.ts';
-import type { Config } from '../config/schema.ts';
+import type { CheckName, CheckResult, Facts, Status } from '../model/check.ts';
+import type { Config } from '../model/config.ts';
+import type { CheckState, Snapshot } from '../model/health.ts';
 import type { CycleOutcome } from './cycle.ts';
-import { advance, type CheckState, initialState, type Verdict, verdictOf, worst } from './state.ts';
+import { advance, initialState, verdictOf, worst } from './state.ts';
 
 export interface StateChange {
   check: CheckName;
   from: Status | 'unknown';
   to: Status;
   result: CheckResult;
-}
-
-export interface Snapshot {
-  status: Status;
-  checks: { name: CheckName; verdict: Verdict; state: CheckState }[];
-  facts: Facts;
-  cycles: number;
 }
 
 /** The cached verdicts every endpoint reads; only the scheduler writes. */

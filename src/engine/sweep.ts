@@ -1,9 +1,9 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { isOwnKeyFormat } from '../aws/own-keys.ts';
-import type { CheckName, CheckResult, Facts } from '../checks/check.ts';
 import type { ProbeDeps } from '../checks/deps.ts';
 import { deleteOwn } from '../checks/s3.ts';
-import type { Config } from '../config/schema.ts';
+import type { CheckName, CheckResult, Facts } from '../model/check.ts';
+import type { Config } from '../model/config.ts';
 
 /** Keys we could not delete are retried each cycle; past this many the oldest are given up. */
 const MAX_PENDING_KEYS = 100;

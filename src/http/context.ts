@@ -1,7 +1,7 @@
-import type { Config } from '../config/schema.ts';
 import type { HealthStore } from '../engine/store.ts';
 import type { Metrics } from '../metrics.ts';
-import type { DiagnoseReport } from '../report/diagnose.ts';
+import type { Config } from '../model/config.ts';
+import type { DiagnoseReport } from '../model/diagnose.ts';
 
 /** What every route plugin is given: read-only views, never a way to wait on AWS (but /diagnose). */
 export interface AppContext {

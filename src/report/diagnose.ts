@@ -1,3 +1,4 @@
+import { redactConfig } from '../config/redact.ts';
 import {
   CHECK_NAMES,
   type CheckResult,
@@ -6,26 +7,13 @@ import {
   type Observed,
   type Status,
   type StepResult,
-} from '../checks/check.ts';
-import { redactConfig } from '../config/redact.ts';
-import type { Config } from '../config/schema.ts';
+} from '../model/check.ts';
+import type { Config } from '../model/config.ts';
+import type { DiagnoseReport } from '../model/diagnose.ts';
 import { type FixBlock, type Remediation, remediate } from './remediation.ts';
 import { scrubSecrets } from './scrub.ts';
 import { maskIfRaw } from './vars.ts';
 import { indentBlock, wrapProse, wrapShell } from './wrap.ts';
-
-export interface DiagnoseReport {
-  status: Status;
-  version: string;
-  serviceId: string;
-  startedAt: string;
-  durationMs: number;
-  deadlineMs: number;
-  timedOut: boolean;
-  results: CheckResult[];
-  facts: Facts;
-  config: Config;
-}
 
 /** Terminal width the text report is laid out for. */
 export const WIDTH = 80;

@@ -1,5 +1,5 @@
-import type { CheckName, Status } from '../checks/check.ts';
-import type { Snapshot } from '../engine/store.ts';
+import type { CheckName, Status } from '../model/check.ts';
+import type { Snapshot } from '../model/health.ts';
 
 /** draft-inadarei-api-health-check keys: "component:measurement". */
 export const CHECK_KEYS: Record<CheckName, string> = {

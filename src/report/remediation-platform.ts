@@ -1,5 +1,5 @@
 import { type ContainerFlavour, containerPlan } from '../aws/credential-platform.ts';
-import type { Reason } from '../checks/reasons.ts';
+import type { Reason } from '../model/reasons.ts';
 import { roleFromArn } from './arn.ts';
 import { type BlockTemplate, code, json, type Row, sh, t } from './remediation-blocks.ts';
 import type { RemediationContext, Vars } from './vars.ts';

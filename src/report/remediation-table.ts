@@ -1,4 +1,4 @@
-import type { Reason } from '../checks/reasons.ts';
+import type { Reason } from '../model/reasons.ts';
 import { type BlockTemplate, code, json, type Row, sh, t } from './remediation-blocks.ts';
 import {
   conflictCause,

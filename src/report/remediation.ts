@@ -1,4 +1,4 @@
-import { isReason, type Reason } from '../checks/reasons.ts';
+import { isReason, type Reason } from '../model/reasons.ts';
 import { type BlockKind, type BlockTemplate, ROWS } from './remediation-table.ts';
 import { fill, fillJson, learnVars, type RemediationContext, type Vars } from './vars.ts';
 

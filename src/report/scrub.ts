@@ -18,9 +18,3 @@ export function scrubSecrets(text: string): string {
     .replace(SECRET_KEY, (m) => (/[A-Z]/.test(m) && /[a-z]/.test(m) ? REDACTED : m))
     .replace(KEY_ID, (m) => maskKeyId(m));
 }
-
-/** `http://user:pass@proxy:3128` -> `http://***@proxy:3128`. */
-export function redactUrl(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/i, '$1***@');
-}

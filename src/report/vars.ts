@@ -1,6 +1,6 @@
-import type { CheckName, ClassifiedError, Facts, Observed } from '../checks/check.ts';
 import { maskKeyId } from '../config/mask.ts';
-import type { Config } from '../config/schema.ts';
+import type { CheckName, ClassifiedError, Facts, Observed } from '../model/check.ts';
+import type { Config } from '../model/config.ts';
 import {
   accountOf,
   instanceProfileName,

@@ -10,9 +10,9 @@ import { sourceOf } from '../../src/aws/credential-chain.ts';
 import { explainChainFailure } from '../../src/aws/credential-explain.ts';
 import { platformPlan, sdkRefusal } from '../../src/aws/credential-platform.ts';
 import { claimsOf } from '../../src/aws/service-account-token.ts';
-import { CheckFailure } from '../../src/checks/check.ts';
 import { parseConfig } from '../../src/config/parse.ts';
-import type { AwsEnv } from '../../src/config/schema.ts';
+import { CheckFailure } from '../../src/model/check.ts';
+import type { AwsEnv } from '../../src/model/config.ts';
 
 function aws(env: Record<string, string>): AwsEnv {
   const parsed = parseConfig({ S3_HEALTH_CHECKS: 'credentials', ...env }, 'host-1');

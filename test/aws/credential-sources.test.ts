@@ -17,9 +17,9 @@ import {
   startPlatformGround,
 } from '../../ground/platform-ground.ts';
 import { platformPlan } from '../../src/aws/credential-platform.ts';
-import type { CheckName, CheckResult } from '../../src/checks/check.ts';
 import { createDeps } from '../../src/checks/create-deps.ts';
 import { createDiagnoser } from '../../src/engine/diagnose-run.ts';
+import type { CheckName, CheckResult } from '../../src/model/check.ts';
 import { renderDiagnoseJson } from '../../src/report/diagnose.ts';
 import { clearEnv, quiet, summary, useEnv } from '../support/sidecar.ts';
 

@@ -4,8 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { classify, errorShape } from '../../src/aws/errors.ts';
 import { ImdsError } from '../../src/aws/imds-client.ts';
-import type { Service } from '../../src/checks/check.ts';
-import { isReason } from '../../src/checks/reasons.ts';
+import type { Service } from '../../src/model/check.ts';
+import { isReason } from '../../src/model/reasons.ts';
 
 const DATE = 'Thu, 20 Aug 2026 10:00:00 GMT';
 const CALLER = 'arn:aws:sts::123456789012:assumed-role/kdcube-app-role/i-0123456789abcdef0';

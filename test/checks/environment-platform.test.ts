@@ -4,11 +4,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { CheckResult } from '../../src/checks/check.ts';
 import type { ProbeDeps } from '../../src/checks/deps.ts';
 import { environmentCheck } from '../../src/checks/environment.ts';
 import { parseConfig } from '../../src/config/parse.ts';
 import { runCheck } from '../../src/engine/run-check.ts';
+import type { CheckResult } from '../../src/model/check.ts';
 
 const NO_DEPS = {} as ProbeDeps;
 const BASE = {

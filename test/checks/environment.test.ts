@@ -1,10 +1,10 @@
 // The environment lint through runCheck with configs parsed from env, as the service builds them.
 import { describe, expect, it } from 'vitest';
-import type { CheckResult } from '../../src/checks/check.ts';
 import type { ProbeDeps } from '../../src/checks/deps.ts';
 import { environmentCheck, noProxyCovers } from '../../src/checks/environment.ts';
 import { parseConfig } from '../../src/config/parse.ts';
 import { runCheck } from '../../src/engine/run-check.ts';
+import type { CheckResult } from '../../src/model/check.ts';
 
 // The environment check reads the parsed config only; it never touches a client.
 const NO_DEPS = {} as ProbeDeps;

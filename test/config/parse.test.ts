@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Env, EXIT_CONFIG, formatProblems, parseConfig } from '../../src/config/parse.ts';
-import { type Config, type ConfigProblem, LOG_LEVELS } from '../../src/config/schema.ts';
+import { type Config, type ConfigProblem, LOG_LEVELS } from '../../src/model/config.ts';
 
 const HOST = 'f3a9c2e1b7d4';
 const BASE: Env = { KB_STORAGE_URI: 's3://acme-kb-prod/kb/' };

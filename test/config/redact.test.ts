@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/parse.ts';
 import { redactConfig } from '../../src/config/redact.ts';
-import type { Config } from '../../src/config/schema.ts';
+import type { Config } from '../../src/model/config.ts';
 
 const TOKEN = 'diag-token-0123456789abcdef';
 const PASSWORD = 'Pr0xyPassw0rd';

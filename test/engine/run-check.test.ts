@@ -1,17 +1,11 @@
 // runCheck with tiny hand-written checks: no clients, no sockets.
 import { describe, expect, it } from 'vitest';
-import {
-  type Check,
-  type CheckContext,
-  CheckFailure,
-  type CheckResult,
-  type Service,
-  type Step,
-  type StepOutcome,
-} from '../../src/checks/check.ts';
+import type { Check, CheckContext, Step, StepOutcome } from '../../src/checks/check.ts';
 import { parseConfig } from '../../src/config/parse.ts';
-import type { Config } from '../../src/config/schema.ts';
 import { blockedResult, runCheck } from '../../src/engine/run-check.ts';
+import { CheckFailure, type CheckResult, type Service } from '../../src/model/check.ts';
+import type { Config } from '../../src/model/config.ts';
+import type { StepName } from '../../src/model/steps.ts';
 
 function config(): Config {
   const r = parseConfig({ KB_STORAGE_URI: 's3://acme-kb-prod/kb/' }, 'host-1');
@@ -28,7 +22,7 @@ const ctx = (): Omit<CheckContext<Deps>, 'signal'> => ({
 });
 
 function step(
-  name: string,
+  name: StepName,
   run: (c: CheckContext<Deps>) => Promise<StepOutcome>,
   service: Service = 's3',
 ): Step<Deps> {

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckResult, Status } from '../../src/checks/check.ts';
-import type { Reason } from '../../src/checks/reasons.ts';
 import {
   advance,
-  type CheckState,
   initialState,
   type Thresholds,
   verdictOf,
   wantsReprobe,
   worst,
 } from '../../src/engine/state.ts';
+import type { CheckResult, Status } from '../../src/model/check.ts';
+import type { CheckState } from '../../src/model/health.ts';
+import type { Reason } from '../../src/model/reasons.ts';
 
 const T2: Thresholds = { failureThreshold: 2, successThreshold: 1 };
 const TIMING = { intervalSeconds: 30, timeoutSeconds: 5 };

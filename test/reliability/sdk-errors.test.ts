@@ -10,7 +10,7 @@ import { type StsEndpoint, startStsEndpoint } from '../../ground/sts-endpoint.ts
 import { ClientPool, CredentialHolder } from '../../src/aws/clients.ts';
 import { classify } from '../../src/aws/errors.ts';
 import { parseConfig } from '../../src/config/parse.ts';
-import type { Config } from '../../src/config/schema.ts';
+import type { Config } from '../../src/model/config.ts';
 
 const rgw = inject('rgw');
 const bucket = `s3h-sdk-${Date.now().toString(36)}`;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckResult, ClassifiedError } from '../../src/checks/check.ts';
-import { REASONS } from '../../src/checks/reasons.ts';
+import type { CheckResult, ClassifiedError } from '../../src/model/check.ts';
+import { REASONS } from '../../src/model/reasons.ts';
+import { STEP_NAMES, type StepName } from '../../src/model/steps.ts';
 import {
   exitCodeFor,
   renderDiagnoseJson,
@@ -43,8 +44,8 @@ const imdsOk = () => check('imds', [step('token'), step('identity'), step('role'
 const credsOk = () => check('credentials', [step('resolve'), step('identity'), step('expiry')]);
 const envOk = () => check('environment', [step('credentials-env'), step('region')]);
 
-function s3Failing(stepName: string, error: ClassifiedError): CheckResult {
-  const names = ['put', 'head', 'get', 'delete'];
+function s3Failing(stepName: StepName<'s3'>, error: ClassifiedError): CheckResult {
+  const names = STEP_NAMES.s3;
   const at = names.indexOf(stepName);
   return check(
     's3',

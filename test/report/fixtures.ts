@@ -1,7 +1,8 @@
-import type { CheckResult, ClassifiedError, Facts, StepResult } from '../../src/checks/check.ts';
 import { parseConfig } from '../../src/config/parse.ts';
-import type { Config } from '../../src/config/schema.ts';
-import type { DiagnoseReport } from '../../src/report/diagnose.ts';
+import type { CheckResult, ClassifiedError, Facts, StepResult } from '../../src/model/check.ts';
+import type { Config } from '../../src/model/config.ts';
+import type { DiagnoseReport } from '../../src/model/diagnose.ts';
+import type { StepName } from '../../src/model/steps.ts';
 
 export const INSTANCE_ID = 'i-0123456789abcdef0';
 export const REGION = 'eu-west-1';
@@ -53,11 +54,11 @@ export function fullFacts(extra: Partial<Facts> = {}): Facts {
   };
 }
 
-export function step(name: string, over: Partial<StepResult> = {}): StepResult {
+export function step(name: StepName, over: Partial<StepResult> = {}): StepResult {
   return { name, status: 'pass', durationMs: 12.4, observed: {}, ...over };
 }
 
-export function failed(name: string, error: ClassifiedError, over: Partial<StepResult> = {}) {
+export function failed(name: StepName, error: ClassifiedError, over: Partial<StepResult> = {}) {
   return step(name, { status: 'fail', error, durationMs: 41.7, ...over });
 }
 
@@ -78,7 +79,7 @@ export function check(
   };
 }
 
-export const S3_OK_STEPS = ['put', 'head', 'get', 'delete'].map((n) => step(n));
+export const S3_OK_STEPS = (['put', 'head', 'get', 'delete'] as const).map((n) => step(n));
 
 export function report(results: CheckResult[], over: Partial<DiagnoseReport> = {}): DiagnoseReport {
   const worst = results.some((r) => r.status === 'fail')

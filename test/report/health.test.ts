@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckName, CheckResult, Status, StepResult } from '../../src/checks/check.ts';
-import type { Reason } from '../../src/checks/reasons.ts';
 import { parseConfig } from '../../src/config/parse.ts';
-import { HealthStore, type Snapshot } from '../../src/engine/store.ts';
+import { HealthStore } from '../../src/engine/store.ts';
+import type { CheckName, CheckResult, Status, StepResult } from '../../src/model/check.ts';
+import type { Snapshot } from '../../src/model/health.ts';
+import type { Reason } from '../../src/model/reasons.ts';
 import { CHECK_KEYS, healthDocument, httpStatusFor, verboseText } from '../../src/report/health.ts';
 
 const HOST = 'f3a9c2e1b7d4';

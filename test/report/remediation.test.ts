@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckName, ClassifiedError, Facts } from '../../src/checks/check.ts';
-import { REASONS, type Reason } from '../../src/checks/reasons.ts';
+import type { CheckName, ClassifiedError, Facts } from '../../src/model/check.ts';
+import { REASONS, type Reason } from '../../src/model/reasons.ts';
 import {
   type Remediation,
   type RemediationContext,

@@ -1,10 +1,10 @@
-import type { CheckName, CheckResult } from '../../src/checks/check.ts';
 import { createDeps } from '../../src/checks/create-deps.ts';
 import type { ProbeDeps } from '../../src/checks/deps.ts';
 import { enabledChecks } from '../../src/checks/index.ts';
 import { parseConfig } from '../../src/config/parse.ts';
-import type { Config } from '../../src/config/schema.ts';
 import { runCycle } from '../../src/engine/cycle.ts';
+import type { CheckName, CheckResult } from '../../src/model/check.ts';
+import type { Config } from '../../src/model/config.ts';
 
 /**
  * Points this test process at a ground: the SDK reads process.env itself, so

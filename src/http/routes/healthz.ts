@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { CHECK_NAMES, type CheckName } from '../../checks/check.ts';
+import { CHECK_NAMES, type CheckName } from '../../model/check.ts';
 import { healthDocument, httpStatusFor, verboseText } from '../../report/health.ts';
 import type { AppContext } from '../context.ts';
 

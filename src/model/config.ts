@@ -1,4 +1,4 @@
-import type { CheckName } from '../checks/check.ts';
+import type { CheckName } from './check.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

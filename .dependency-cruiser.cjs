@@ -1,0 +1,64 @@
+// The import rules of src/: no cycles, and arrows between folders run one way,
+// from the entry points down to the shared vocabulary (README "Layout").
+// A layer may import itself and any layer below it, never one above it.
+const LAYERS = [
+  ['cli', '^src/cli\\.ts$'],
+  ['main', '^src/main\\.ts$'],
+  ['service', '^src/service\\.ts$'],
+  ['http', '^src/http/'],
+  ['metrics', '^src/metrics\\.ts$'],
+  ['engine', '^src/engine/'],
+  ['report', '^src/report/'],
+  ['checks', '^src/checks/'],
+  ['aws', '^src/aws/'],
+  ['config', '^src/config/'],
+  ['model', '^src/(model/|version\\.ts$)'],
+];
+
+const upward = LAYERS.slice(1).map(([name, path], i) => ({
+  name: `no-upward-from-${name}`,
+  comment: `${name} sits below ${LAYERS.slice(0, i + 1)
+    .map(([n]) => n)
+    .join(', ')} and must not import them`,
+  severity: 'error',
+  from: { path },
+  to: {
+    path: LAYERS.slice(0, i + 1)
+      .map(([, p]) => `(${p})`)
+      .join('|'),
+  },
+}));
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'a cycle makes two modules one; break it by moving the shared part down',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'model-is-a-leaf',
+      comment: 'src/model/ is the shared vocabulary and imports nothing of ours',
+      severity: 'error',
+      from: { path: '^src/model/' },
+      to: { path: '^src/', pathNot: '^src/model/' },
+    },
+    {
+      name: 'src-stands-alone',
+      comment: 'the product does not import the ground, tests, bench or scripts',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { path: '^(ground|test|bench|scripts)/' },
+    },
+    ...upward,
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(node_modules|dist)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};
