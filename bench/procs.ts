@@ -5,6 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { GUARD_NODE_ARGS } from '../ground/network-guard.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -24,10 +25,14 @@ export interface Proc {
 const live = new Set<Proc>();
 const MAX_KEEP = 256 * 1024;
 
-/** Spawns `node <args>` with the pinned Node (process.execPath), never npx, in the repo root. */
+/**
+ * Spawns `node <args>` with the pinned Node (process.execPath), never npx, in
+ * the repo root, behind the metadata network guard (a few ms of start-up, paid
+ * by every process the bench compares alike).
+ */
 export function spawnNode(name: string, args: string[], env: Record<string, string>): Proc {
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, args, {
+  const child = spawn(process.execPath, [...GUARD_NODE_ARGS, ...args], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

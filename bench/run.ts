@@ -5,6 +5,7 @@
 // failure or Ctrl-C.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { installNetworkGuard } from '../ground/network-guard.ts';
 import { type Radosgw, radosgwInstalled, startRadosgw } from '../ground/radosgw.ts';
 import { withProbeRole } from '../ground/rgw-info.ts';
 import { costSection, measureSdkBaseline } from './cost.ts';
@@ -42,6 +43,7 @@ const PLAN = {
 };
 
 // The bench process itself never asks the real metadata service for anything.
+installNetworkGuard('the bench');
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 
 const log = (msg: string) => {

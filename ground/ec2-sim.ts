@@ -22,6 +22,7 @@ import {
   type SpawnedProcess,
   type Topology,
 } from './netns.ts';
+import { FORBIDDEN_NETNS_ENV, GUARD_NODE_ARGS } from './network-guard.ts';
 
 export type { AppSdkOutcome } from './app-sdk-probe.ts';
 export type { Ec2AwsSideInfo } from './ec2-aws-side.ts';
@@ -140,6 +141,7 @@ export async function startEc2Sim(opts: Ec2SimOptions = {}): Promise<Ec2Sim> {
       'aws',
       process.execPath,
       [
+        ...GUARD_NODE_ARGS,
         AWS_SIDE,
         '--peer-address',
         topo.awsPeerAddress,
@@ -151,7 +153,7 @@ export async function startEc2Sim(opts: Ec2SimOptions = {}): Promise<Ec2Sim> {
         opts.bucket ?? 's3-health-system',
       ],
       // radosgw keeps its cluster directory under TMPDIR: inside the work dir.
-      { env: { ...neutralEnv(), TMPDIR: work }, cwd: REPO_ROOT },
+      { env: { ...neutralEnv(), TMPDIR: work, [FORBIDDEN_NETNS_ENV]: forbidden }, cwd: REPO_ROOT },
     );
     const side = awsSide;
     const line = await side
@@ -169,11 +171,17 @@ export async function startEc2Sim(opts: Ec2SimOptions = {}): Promise<Ec2Sim> {
       AWS_ENDPOINT_URL_STS: aws.stsEndpoint,
       S3_HEALTH_BUCKET: aws.bucket,
       S3_HEALTH_S3_FORCE_PATH_STYLE: 'true',
-      S3H_FORBIDDEN_NETNS: forbidden,
+      // The guard's preload lets these reach 169.254.169.254 only outside this
+      // (the test's) namespace: inside the run's own, where the emulator is.
+      [FORBIDDEN_NETNS_ENV]: forbidden,
       ...extra,
     });
     const execNode: Ec2Sim['execNode'] = (ns, args, extraEnv = {}, timeoutMs = 60_000) =>
-      topo.execIn(ns, process.execPath, args, { env: env(extraEnv), cwd: REPO_ROOT, timeoutMs });
+      topo.execIn(ns, process.execPath, [...GUARD_NODE_ARGS, ...args], {
+        env: env(extraEnv),
+        cwd: REPO_ROOT,
+        timeoutMs,
+      });
 
     return {
       topology: topo,
@@ -197,7 +205,10 @@ export async function startEc2Sim(opts: Ec2SimOptions = {}): Promise<Ec2Sim> {
       },
       execNode,
       spawnNode: (ns, args, extraEnv = {}) =>
-        topo.spawnIn(ns, process.execPath, args, { env: env(extraEnv), cwd: REPO_ROOT }),
+        topo.spawnIn(ns, process.execPath, [...GUARD_NODE_ARGS, ...args], {
+          env: env(extraEnv),
+          cwd: REPO_ROOT,
+        }),
       close,
     };
   } catch (err) {

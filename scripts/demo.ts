@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startGround } from '../ground/ground.ts';
+import { GUARD_NODE_ARGS, installNetworkGuard } from '../ground/network-guard.ts';
 import { radosgwInstalled, startRadosgw } from '../ground/radosgw.ts';
 import { withProbeRole } from '../ground/rgw-info.ts';
 
@@ -22,6 +23,7 @@ if (!radosgwInstalled()) {
 }
 
 // The demo itself never talks to the real metadata service either.
+installNetworkGuard('the demo');
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 console.log('[demo] starting radosgw (real S3) ...');
 const rgw = await startRadosgw();
@@ -31,7 +33,7 @@ const ground = await startGround(await withProbeRole(rgw), {
 });
 const control = ground.imds.controlUrl ?? `http://127.0.0.1:${CONTROL_PORT}`;
 
-const child = spawn(process.execPath, ['src/cli.ts', 'serve'], {
+const child = spawn(process.execPath, [...GUARD_NODE_ARGS, 'src/cli.ts', 'serve'], {
   cwd: root,
   stdio: 'inherit',
   env: {

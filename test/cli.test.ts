@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Ground, startGround } from '../ground/ground.ts';
+import { GUARD_NODE_ARGS } from '../ground/network-guard.ts';
 import { adminS3 } from '../ground/rgw-info.ts';
 
 const rgw = inject('rgw');
@@ -24,7 +25,7 @@ interface Run {
 }
 
 function start(args: string[], env: Record<string, string>): ChildProcess & { out: () => Run } {
-  const child = spawn(process.execPath, ['src/cli.ts', ...args], {
+  const child = spawn(process.execPath, [...GUARD_NODE_ARGS, 'src/cli.ts', ...args], {
     env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', ...env },
   });
   let stdout = '';

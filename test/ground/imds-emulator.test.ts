@@ -10,6 +10,7 @@ import {
   type ImdsEmulator,
   startImdsEmulator,
 } from '../../ground/imds-emulator.ts';
+import { GUARD_NODE_ARGS } from '../../ground/network-guard.ts';
 import { raw, withImdsEnv } from './imds-sts-helpers.ts';
 
 const TTL = 'X-aws-ec2-metadata-token-ttl-seconds';
@@ -608,6 +609,7 @@ describe('IMDS emulator CLI', () => {
     child = spawn(
       process.execPath,
       [
+        ...GUARD_NODE_ARGS,
         'ground/imds-emulator.ts',
         '--host',
         '127.0.0.1',

@@ -14,6 +14,7 @@ import {
   type Topology,
 } from '../../ground/netns.ts';
 import { spawnTracked } from '../../ground/netns-proc.ts';
+import { FORBIDDEN_NETNS_ENV, GUARD_NODE_ARGS } from '../../ground/network-guard.ts';
 
 // The project's IMDS emulator, bound to the real metadata address inside the
 // aws namespace; its control plane listens on that namespace's loopback only.
@@ -84,6 +85,7 @@ describe('netns topology with real IP TTL', () => {
       'aws',
       process.execPath,
       [
+        ...GUARD_NODE_ARGS,
         EMULATOR,
         '--host',
         t().imdsAddress,
@@ -144,9 +146,12 @@ describe('netns topology with real IP TTL', () => {
     const result = await t().execIn(
       'container',
       process.execPath,
-      ['--input-type=module', '-e', SDK_PROBE],
+      [...GUARD_NODE_ARGS, '--input-type=module', '-e', SDK_PROBE],
       {
-        env: cleanEnv({ PARENT_NETNS: readlinkSync('/proc/self/ns/net') }),
+        env: cleanEnv({
+          PARENT_NETNS: readlinkSync('/proc/self/ns/net'),
+          [FORBIDDEN_NETNS_ENV]: readlinkSync('/proc/self/ns/net'),
+        }),
         cwd: process.cwd(),
         timeoutMs: 30_000,
       },
@@ -235,6 +240,7 @@ describe('netns topology with real IP TTL', () => {
       'aws',
       process.execPath,
       [
+        ...GUARD_NODE_ARGS,
         '-e',
         `let n = 0;
          for (const a of ['${t().awsPeerAddress}', '${extra}']) {
@@ -323,6 +329,7 @@ describe('netns teardown', () => {
     const module = new URL('../../ground/netns.ts', import.meta.url).href;
     const owner = spawnTracked([
       process.execPath,
+      ...GUARD_NODE_ARGS,
       '-e',
       `import(${JSON.stringify(module)}).then(async (m) => {
          const t = await m.createTopology();

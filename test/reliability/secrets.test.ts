@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { BodyOf } from '../../ground/fault-proxy.ts';
+import { GUARD_NODE_ARGS } from '../../ground/network-guard.ts';
 import { assumeRoleSource } from '../../ground/rgw-info.ts';
 import { type FaultGround, startFaultGround } from './support/ground.ts';
 import { getText } from './support/http.ts';
@@ -57,7 +58,7 @@ async function endpoints(s: SidecarProcess, label: string): Promise<Record<strin
 }
 
 async function cli(args: string[], env: Record<string, string>): Promise<string> {
-  const child = spawn(process.execPath, ['src/cli.ts', ...args], {
+  const child = spawn(process.execPath, [...GUARD_NODE_ARGS, 'src/cli.ts', ...args], {
     env: { ...baseEnv(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -308,7 +309,7 @@ describe('crash report', () => {
   it('a Node diagnostic report (written on a signal) holds no environment, so no secret', async () => {
     const dir = mkdtempSync(join(tmpdir(), 's3h-report-'));
     const free = await freePort();
-    const child = spawn(process.execPath, ['src/cli.ts', 'serve'], {
+    const child = spawn(process.execPath, [...GUARD_NODE_ARGS, 'src/cli.ts', 'serve'], {
       env: {
         PATH: process.env.PATH ?? '',
         ...g.env,

@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { GUARD_NODE_ARGS } from '../../../ground/network-guard.ts';
 import { getText } from './http.ts';
 
 export interface SidecarProcess {
@@ -65,9 +66,13 @@ export async function killAll(): Promise<void> {
 export function spawnSidecar(
   env: Record<string, string>,
   port: number,
-  extra: { preload?: Record<string, string>; gcHook?: boolean } = {},
+  extra: { preload?: Record<string, string>; gcHook?: boolean; nodeArgs?: string[] } = {},
 ): SidecarProcess {
-  const nodeArgs = extra.gcHook ? GC_HOOK : [];
+  const nodeArgs = [
+    ...GUARD_NODE_ARGS,
+    ...(extra.gcHook ? GC_HOOK : []),
+    ...(extra.nodeArgs ?? []),
+  ];
   const child = spawn(process.execPath, [...nodeArgs, 'src/cli.ts', 'serve'], {
     env: {
       ...baseEnv(),
