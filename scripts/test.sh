@@ -8,6 +8,7 @@ bash scripts/install-peers.sh
 echo "[test] node $(node --version)"
 case "$(node --version)" in v24.*) ;; *) echo "[test] Node 24 required (npm ci installs it)"; exit 1 ;; esac
 npx biome check .
+node scripts/dependency-rules.ts
 npx tsc -p tsconfig.json --noEmit
 npx tsc -p tsconfig.build.json
 npx vitest run "$@"

@@ -1,8 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { HealthStore } from './engine/store.ts';
-import type { CheckResult } from './model/check.ts';
+import { type CheckResult, STEP_NAMES } from './model/check.ts';
 import type { Config } from './model/config.ts';
-import { STEP_NAMES } from './model/steps.ts';
 
 // Probe latencies: a local IMDS answers in ~1 ms, an S3 PUT across a region in ~100 ms,
 // a hop-limit fallback costs 1 s and a deadline 5 s.

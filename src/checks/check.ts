@@ -1,7 +1,6 @@
-import type { CheckName, CheckResult, Facts, Observed, Service } from '../model/check.ts';
+import type { CheckName, CheckResult, Facts, Observed, Service, StepName } from '../model/check.ts';
 import type { Config } from '../model/config.ts';
 import type { Reason } from '../model/reasons.ts';
-import type { StepName } from '../model/steps.ts';
 
 /** A step returns what it saw; it may also raise a warning without failing. */
 export interface StepOutcome {

@@ -5,8 +5,7 @@ import {
   platformPlan,
 } from '../aws/credential-platform.ts';
 import { readTokenFile } from '../aws/service-account-token.ts';
-import type { Observed } from '../model/check.ts';
-import { CheckFailure } from '../model/check.ts';
+import { CheckFailure, type Observed } from '../model/check.ts';
 import type { Config } from '../model/config.ts';
 import type { Check, Step, StepOutcome } from './check.ts';
 import type { ProbeDeps } from './deps.ts';

@@ -3,9 +3,13 @@ import { describe, expect, it } from 'vitest';
 import type { Check, CheckContext, Step, StepOutcome } from '../../src/checks/check.ts';
 import { parseConfig } from '../../src/config/parse.ts';
 import { blockedResult, runCheck } from '../../src/engine/run-check.ts';
-import { CheckFailure, type CheckResult, type Service } from '../../src/model/check.ts';
+import {
+  CheckFailure,
+  type CheckResult,
+  type Service,
+  type StepName,
+} from '../../src/model/check.ts';
 import type { Config } from '../../src/model/config.ts';
-import type { StepName } from '../../src/model/steps.ts';
 
 function config(): Config {
   const r = parseConfig({ KB_STORAGE_URI: 's3://acme-kb-prod/kb/' }, 'host-1');

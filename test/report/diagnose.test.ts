@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckResult, ClassifiedError } from '../../src/model/check.ts';
+import {
+  type CheckResult,
+  type ClassifiedError,
+  STEP_NAMES,
+  type StepName,
+} from '../../src/model/check.ts';
 import { REASONS } from '../../src/model/reasons.ts';
-import { STEP_NAMES, type StepName } from '../../src/model/steps.ts';
 import {
   exitCodeFor,
   renderDiagnoseJson,

@@ -1,8 +1,13 @@
 import { parseConfig } from '../../src/config/parse.ts';
-import type { CheckResult, ClassifiedError, Facts, StepResult } from '../../src/model/check.ts';
+import type {
+  CheckResult,
+  ClassifiedError,
+  Facts,
+  StepName,
+  StepResult,
+} from '../../src/model/check.ts';
 import type { Config } from '../../src/model/config.ts';
 import type { DiagnoseReport } from '../../src/model/diagnose.ts';
-import type { StepName } from '../../src/model/steps.ts';
 
 export const INSTANCE_ID = 'i-0123456789abcdef0';
 export const REGION = 'eu-west-1';
