@@ -5,7 +5,7 @@
 // recovery showed), which is the unlucky case: the next cycle is almost a
 // whole interval away.
 import { DeleteBucketPolicyCommand, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
-import { adminS3, type RgwInfo } from '../ground/rgw-info.ts';
+import { adminS3, type RgwInfo } from '../ground/radosgw/info.ts';
 import { getText } from './http.ts';
 import { type Lane, type Sidecar, spawnSidecar, untilFirstVerdict } from './lane.ts';
 import { sleep } from './procs.ts';

@@ -2,7 +2,7 @@
 // shared radosgw) behind a counting S3 proxy, and the sidecar processes run
 // against it. Lanes run side by side without sharing counters or faults.
 import { type Ground, startGround } from '../ground/ground.ts';
-import type { RgwInfo } from '../ground/rgw-info.ts';
+import type { RgwInfo } from '../ground/radosgw/info.ts';
 import { getText } from './http.ts';
 import { baseEnv, freePort, type Proc, sleep, spawnNode, stopProc, waitFor } from './procs.ts';
 import { type S3Proxy, startS3Proxy } from './s3-proxy.ts';

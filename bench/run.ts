@@ -6,8 +6,8 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { installNetworkGuard } from '../ground/network-guard.ts';
-import { type Radosgw, radosgwInstalled, startRadosgw } from '../ground/radosgw.ts';
-import { withProbeRole } from '../ground/rgw-info.ts';
+import { withProbeRole } from '../ground/radosgw/info.ts';
+import { type Radosgw, radosgwInstalled, startRadosgw } from '../ground/radosgw/radosgw.ts';
 import { costSection, measureSdkBaseline } from './cost.ts';
 import { cpuSection } from './cpu.ts';
 import { runCycles } from './cycles.ts';

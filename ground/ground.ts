@@ -3,10 +3,10 @@
 // GetCallerIdentity for them, and a bucket on the real radosgw. Used by the
 // tests and by `npm run demo`.
 import { randomBytes } from 'node:crypto';
-import { type ImdsEmulator, startImdsEmulator } from './imds-emulator.ts';
-import { linkImdsToSts } from './imds-sts-link.ts';
-import { assumeRoleSource, createBucket, type RgwInfo } from './rgw-info.ts';
-import { type StsEndpoint, startStsEndpoint } from './sts-endpoint.ts';
+import { type ImdsEmulator, startImdsEmulator } from './imds/emulator.ts';
+import { linkImdsToSts } from './imds/sts-link.ts';
+import { assumeRoleSource, createBucket, type RgwInfo } from './radosgw/info.ts';
+import { type StsEndpoint, startStsEndpoint } from './sts/endpoint.ts';
 
 export interface Ground {
   imds: ImdsEmulator;

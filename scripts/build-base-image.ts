@@ -2,7 +2,7 @@
 // container tests run (a cold build takes minutes: debootstrap and two npm
 // packs), so that the tests themselves only `docker import` it.
 //   npx node scripts/build-base-image.ts
-import { prepareBaseImage } from '../ground/base-image.ts';
+import { prepareBaseImage } from '../ground/image/base-image.ts';
 
 const t0 = performance.now();
 const image = await prepareBaseImage();

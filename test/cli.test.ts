@@ -6,7 +6,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Ground, startGround } from '../ground/ground.ts';
 import { GUARD_NODE_ARGS } from '../ground/network-guard.ts';
-import { adminS3 } from '../ground/rgw-info.ts';
+import { adminS3 } from '../ground/radosgw/info.ts';
 
 const rgw = inject('rgw');
 let ground: Ground;

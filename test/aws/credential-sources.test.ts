@@ -15,7 +15,7 @@ import {
   PLATFORM,
   type PlatformGround,
   startPlatformGround,
-} from '../../ground/platform-ground.ts';
+} from '../../ground/platform/ground.ts';
 import { platformPlan } from '../../src/aws/credential-platform.ts';
 import { createDeps } from '../../src/checks/create-deps.ts';
 import { createDiagnoser } from '../../src/engine/diagnose-run.ts';

@@ -2,7 +2,7 @@
 // emulator (fault modes), STS endpoint, radosgw with real temporary credentials.
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Ground, startGround } from '../../ground/ground.ts';
-import { denyActions } from '../../ground/rgw-info.ts';
+import { denyActions } from '../../ground/radosgw/info.ts';
 import { createDeps } from '../../src/checks/create-deps.ts';
 import { cycle, failedStep, quiet, summary, useEnv } from '../support/sidecar.ts';
 

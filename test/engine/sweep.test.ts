@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { type Ground, startGround } from '../../ground/ground.ts';
-import { adminS3 } from '../../ground/rgw-info.ts';
+import { adminS3 } from '../../ground/radosgw/info.ts';
 import { cycle, summary, useEnv } from '../support/sidecar.ts';
 
 const rgw = inject('rgw');

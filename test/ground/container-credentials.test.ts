@@ -9,8 +9,8 @@ import {
   type ContainerCredentialsEndpoint,
   linkContainerToSts,
   startContainerCredentials,
-} from '../../ground/container-credentials.ts';
-import { type StsEndpoint, startStsEndpoint } from '../../ground/sts-endpoint.ts';
+} from '../../ground/platform/container-credentials.ts';
+import { type StsEndpoint, startStsEndpoint } from '../../ground/sts/endpoint.ts';
 import { raw } from './imds-sts-helpers.ts';
 
 let ep: ContainerCredentialsEndpoint;

@@ -16,13 +16,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  type BaseImageResult,
   type DockerEngine,
   dockerAvailable,
-  ensureBaseImage,
   startDockerEngine,
-} from '../../ground/docker-engine.ts';
-import { processAlive } from '../../ground/docker-proc.ts';
+} from '../../ground/docker/engine.ts';
+import { processAlive } from '../../ground/docker/proc.ts';
+import { type BaseImageResult, ensureBaseImage } from '../../ground/image/base-image.ts';
 
 // dockerd creates these wherever it runs; ours runs on a private /run.
 const RUN_DIRS = ['/run/docker', '/run/containerd'];

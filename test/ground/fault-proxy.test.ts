@@ -15,8 +15,8 @@ import {
   S3_INTERNAL_ERROR,
   S3_SLOW_DOWN,
   startFaultProxy,
-} from '../../ground/fault-proxy.ts';
-import { createBucket } from '../../ground/rgw-info.ts';
+} from '../../ground/fault/proxy.ts';
+import { createBucket } from '../../ground/radosgw/info.ts';
 import { classify } from '../../src/aws/errors.ts';
 
 interface Answer {

@@ -9,7 +9,7 @@ import {
   type EmulatorCreds,
   type ImdsEmulator,
   startImdsEmulator,
-} from '../../ground/imds-emulator.ts';
+} from '../../ground/imds/emulator.ts';
 import { GUARD_NODE_ARGS } from '../../ground/network-guard.ts';
 import { raw, withImdsEnv } from './imds-sts-helpers.ts';
 
@@ -610,7 +610,7 @@ describe('IMDS emulator CLI', () => {
       process.execPath,
       [
         ...GUARD_NODE_ARGS,
-        'ground/imds-emulator.ts',
+        'ground/imds/emulator.ts',
         '--host',
         '127.0.0.1',
         '--port',

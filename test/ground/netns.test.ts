@@ -12,13 +12,13 @@ import {
   reapStaleTopologies,
   type SpawnedProcess,
   type Topology,
-} from '../../ground/netns.ts';
-import { spawnTracked } from '../../ground/netns-proc.ts';
+} from '../../ground/netns/netns.ts';
+import { spawnTracked } from '../../ground/netns/proc.ts';
 import { FORBIDDEN_NETNS_ENV, GUARD_NODE_ARGS } from '../../ground/network-guard.ts';
 
 // The project's IMDS emulator, bound to the real metadata address inside the
 // aws namespace; its control plane listens on that namespace's loopback only.
-const EMULATOR = fileURLToPath(new URL('../../ground/imds-emulator.ts', import.meta.url));
+const EMULATOR = fileURLToPath(new URL('../../ground/imds/emulator.ts', import.meta.url));
 const CONTROL = 'http://127.0.0.1:8081';
 
 // The real SDK with its default endpoint: inside the container namespace
@@ -326,7 +326,7 @@ describe('netns teardown', () => {
   }, async () => {
     const availability = netnsAvailable();
     if (!availability.ok) throw new Error(`netns tests cannot run here: ${availability.why}`);
-    const module = new URL('../../ground/netns.ts', import.meta.url).href;
+    const module = new URL('../../ground/netns/netns.ts', import.meta.url).href;
     const owner = spawnTracked([
       process.execPath,
       ...GUARD_NODE_ARGS,

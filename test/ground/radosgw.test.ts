@@ -9,13 +9,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type Radosgw,
-  radosgwInstalled,
-  type StaticCreds,
-  startRadosgw,
-  type TempCreds,
-} from '../../ground/radosgw.ts';
+import type { StaticCreds, TempCreds } from '../../ground/radosgw/creds.ts';
+import { type Radosgw, radosgwInstalled, startRadosgw } from '../../ground/radosgw/radosgw.ts';
 
 // Explicit credentials only; never let the SDK reach for IMDS.
 process.env.AWS_EC2_METADATA_DISABLED = 'true';

@@ -2,10 +2,10 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromInstanceMetadata } from '@aws-sdk/credential-providers';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ImdsEmulator, startImdsEmulator } from '../../ground/imds-emulator.ts';
-import { instanceRoleIdentity, linkImdsToSts } from '../../ground/imds-sts-link.ts';
-import { type StsEndpoint, startStsEndpoint } from '../../ground/sts-endpoint.ts';
-import { NodeSha256, parseAuthorization } from '../../ground/sts-sigv4.ts';
+import { type ImdsEmulator, startImdsEmulator } from '../../ground/imds/emulator.ts';
+import { instanceRoleIdentity, linkImdsToSts } from '../../ground/imds/sts-link.ts';
+import { type StsEndpoint, startStsEndpoint } from '../../ground/sts/endpoint.ts';
+import { NodeSha256, parseAuthorization } from '../../ground/sts/sigv4.ts';
 import { raw, withImdsEnv } from './imds-sts-helpers.ts';
 
 const STATIC = {

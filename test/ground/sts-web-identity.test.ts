@@ -7,9 +7,9 @@ import {
   STSClient,
 } from '@aws-sdk/client-sts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fakeCredentialSource } from '../../ground/imds-credentials.ts';
-import { type StsEndpoint, startStsEndpoint } from '../../ground/sts-endpoint.ts';
-import { serveWebIdentity, type WebIdentity } from '../../ground/sts-web-identity.ts';
+import { fakeCredentialSource } from '../../ground/imds/credentials.ts';
+import { serveWebIdentity, type WebIdentity } from '../../ground/platform/web-identity.ts';
+import { type StsEndpoint, startStsEndpoint } from '../../ground/sts/endpoint.ts';
 import { raw } from './imds-sts-helpers.ts';
 
 const ROLE = 'arn:aws:iam::111122223333:role/app';

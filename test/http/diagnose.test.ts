@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { GROUND_IDENTITY, type Ground, startGround } from '../../ground/ground.ts';
-import { denyActions } from '../../ground/rgw-info.ts';
+import { denyActions } from '../../ground/radosgw/info.ts';
 import { createService, type Service } from '../../src/service.ts';
 import { clearEnv, useEnv } from '../support/sidecar.ts';
 

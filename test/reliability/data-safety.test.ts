@@ -10,8 +10,8 @@ import {
   S3_INTERNAL_ERROR,
   S3_SLOW_DOWN,
   s3ErrorXml,
-} from '../../ground/fault-proxy.ts';
-import { adminS3 } from '../../ground/rgw-info.ts';
+} from '../../ground/fault/proxy.ts';
+import { adminS3 } from '../../ground/radosgw/info.ts';
 import {
   damaged,
   type Fingerprint,

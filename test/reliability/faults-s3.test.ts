@@ -5,8 +5,8 @@
 import { hostname } from 'node:os';
 import { DeleteBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { S3_INTERNAL_ERROR, S3_SLOW_DOWN, s3ErrorXml } from '../../ground/fault-proxy.ts';
-import { adminS3, createBucket, denyActions } from '../../ground/rgw-info.ts';
+import { S3_INTERNAL_ERROR, S3_SLOW_DOWN, s3ErrorXml } from '../../ground/fault/proxy.ts';
+import { adminS3, createBucket, denyActions } from '../../ground/radosgw/info.ts';
 import { type FaultGround, startFaultGround } from './support/ground.ts';
 import { getText, waitUntil } from './support/http.ts';
 import {

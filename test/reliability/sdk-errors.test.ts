@@ -4,9 +4,9 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type FaultProxy, startFaultProxy } from '../../ground/fault-proxy.ts';
-import { createBucket } from '../../ground/rgw-info.ts';
-import { type StsEndpoint, startStsEndpoint } from '../../ground/sts-endpoint.ts';
+import { type FaultProxy, startFaultProxy } from '../../ground/fault/proxy.ts';
+import { createBucket } from '../../ground/radosgw/info.ts';
+import { type StsEndpoint, startStsEndpoint } from '../../ground/sts/endpoint.ts';
 import { ClientPool, CredentialHolder } from '../../src/aws/clients.ts';
 import { classify } from '../../src/aws/errors.ts';
 import { parseConfig } from '../../src/config/parse.ts';

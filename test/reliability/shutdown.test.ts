@@ -3,7 +3,7 @@
 // stopped at random moments leave the bucket clean.
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { adminS3 } from '../../ground/rgw-info.ts';
+import { adminS3 } from '../../ground/radosgw/info.ts';
 import { ownObjects } from './support/bucket.ts';
 import { type FaultGround, startFaultGround } from './support/ground.ts';
 import { verdicts, waitUntil } from './support/http.ts';

@@ -1,8 +1,8 @@
 // Many short cycles with faults coming and going: sockets, descriptors and
 // the used heap must come back to where they were once the faults clear.
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import type { FaultMode } from '../../ground/fault-proxy.ts';
-import { S3_INTERNAL_ERROR } from '../../ground/fault-proxy.ts';
+import type { FaultMode } from '../../ground/fault/proxy.ts';
+import { S3_INTERNAL_ERROR } from '../../ground/fault/proxy.ts';
 import { type FaultGround, startFaultGround } from './support/ground.ts';
 import { waitUntil } from './support/http.ts';
 import { assertNoGrowth, cycles, mark, waitPass } from './support/matrix.ts';

@@ -1,8 +1,8 @@
 // One real radosgw for the whole run (it takes seconds to start): tests get
 // its address, admin keys and a probe role through `inject('rgw')`.
 import type { TestProject } from 'vitest/node';
-import { type Radosgw, radosgwInstalled, startRadosgw } from '../../ground/radosgw.ts';
-import { type RgwInfo, withProbeRole } from '../../ground/rgw-info.ts';
+import { type RgwInfo, withProbeRole } from '../../ground/radosgw/info.ts';
+import { type Radosgw, radosgwInstalled, startRadosgw } from '../../ground/radosgw/radosgw.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,9 +1,9 @@
 // Issue 4: the container tier. The real Dockerfile and the real
-// docker-compose.yml on a simulated EC2 host (ground/ec2-sim.ts): dockerd runs
+// docker-compose.yml on a simulated EC2 host (ground/netns/ec2-sim.ts): dockerd runs
 // in the host network namespace, IMDS answers at 169.254.169.254:80 one routed
 // hop away (hop limit 2, as the deploy guide asks), radosgw and the STS
 // endpoint live on the aws side. The base image is a local stand-in tagged
-// node:24-bookworm-slim (ground/base-image.ts), so the Dockerfile builds
+// node:24-bookworm-slim (ground/image/base-image.ts), so the Dockerfile builds
 // unchanged. The only override points the S3 and STS endpoints at the peers.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,13 +18,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type DockerEngine,
   dockerAvailable,
-  ensureBaseImage,
   startDockerEngine,
-} from '../../ground/docker-engine.ts';
-import { run } from '../../ground/docker-proc.ts';
-import { type Ec2Sim, REPO_ROOT, startEc2Sim } from '../../ground/ec2-sim.ts';
-import { listNamespaces, netnsAvailable } from '../../ground/netns.ts';
-import { radosgwInstalled } from '../../ground/radosgw.ts';
+} from '../../ground/docker/engine.ts';
+import { run } from '../../ground/docker/proc.ts';
+import { ensureBaseImage } from '../../ground/image/base-image.ts';
+import { type Ec2Sim, REPO_ROOT, startEc2Sim } from '../../ground/netns/ec2-sim.ts';
+import { listNamespaces, netnsAvailable } from '../../ground/netns/netns.ts';
+import { radosgwInstalled } from '../../ground/radosgw/radosgw.ts';
 import {
   containerLogs,
   envOf,

@@ -1,5 +1,5 @@
 // Issue 5: the IMDS hop limit with real IP TTL. An EC2 instance simulated in
-// network namespaces (ground/ec2-sim.ts): IMDS at 169.254.169.254:80, a real
+// network namespaces (ground/netns/ec2-sim.ts): IMDS at 169.254.169.254:80, a real
 // radosgw and the STS endpoint in the aws namespace; the sidecar and the
 // app's SDK run as processes in the host namespace and behind the bridge in
 // the container namespace, with no IMDS endpoint override, as on EC2.
@@ -9,9 +9,14 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Ec2Sim, startEc2Sim } from '../../ground/ec2-sim.ts';
-import { listNamespaces, netnsAvailable, processAlive, type Role } from '../../ground/netns.ts';
-import { radosgwInstalled } from '../../ground/radosgw.ts';
+import { type Ec2Sim, startEc2Sim } from '../../ground/netns/ec2-sim.ts';
+import {
+  listNamespaces,
+  netnsAvailable,
+  processAlive,
+  type Role,
+} from '../../ground/netns/netns.ts';
+import { radosgwInstalled } from '../../ground/radosgw/radosgw.ts';
 import {
   type Cell,
   cellEnv,

@@ -2,16 +2,16 @@
 // and an instance role whose session policy can change at run time, so a
 // real per-action AccessDenied from radosgw can come and go during a run.
 import { randomBytes } from 'node:crypto';
-import { type FaultProxy, startFaultProxy } from '../../../ground/fault-proxy.ts';
+import { type FaultProxy, startFaultProxy } from '../../../ground/fault/proxy.ts';
 import { GROUND_IDENTITY } from '../../../ground/ground.ts';
 import {
   type EmulatorCreds,
   type ImdsEmulator,
   startImdsEmulator,
-} from '../../../ground/imds-emulator.ts';
-import { linkImdsToSts } from '../../../ground/imds-sts-link.ts';
-import { assumeRoleSource, createBucket, type RgwInfo } from '../../../ground/rgw-info.ts';
-import { type StsEndpoint, startStsEndpoint } from '../../../ground/sts-endpoint.ts';
+} from '../../../ground/imds/emulator.ts';
+import { linkImdsToSts } from '../../../ground/imds/sts-link.ts';
+import { assumeRoleSource, createBucket, type RgwInfo } from '../../../ground/radosgw/info.ts';
+import { type StsEndpoint, startStsEndpoint } from '../../../ground/sts/endpoint.ts';
 
 export interface FaultGround {
   rgw: RgwInfo;

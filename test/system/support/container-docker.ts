@@ -2,7 +2,7 @@
 // container (the fields asserted on), `docker events` of a compose project,
 // and the processes behind a container as the kernel sees them.
 import { readFileSync } from 'node:fs';
-import type { DockerEngine } from '../../../ground/docker-engine.ts';
+import type { DockerEngine } from '../../../ground/docker/engine.ts';
 
 export interface HealthLogEntry {
   Start: string;

@@ -1,7 +1,7 @@
 // The hop-limit matrix: its cells, what the issue expects of each, how the
 // sidecar's verdict is compared with what the app's own SDK experienced, and
 // the table printed for humans.
-import type { AppSdkOutcome } from '../../../ground/ec2-sim.ts';
+import type { AppSdkOutcome } from '../../../ground/netns/ec2-sim.ts';
 import type { SidecarVerdict } from './sidecar-cli.ts';
 
 export type Ns = 'host' | 'container';

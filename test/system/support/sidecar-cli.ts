@@ -1,7 +1,7 @@
 // The sidecar as a process inside a namespace of the simulated EC2 instance:
 // `s3-health diagnose --json` once per cell, reduced to what the matrix needs.
-import type { Ec2Sim } from '../../../ground/ec2-sim.ts';
-import type { Role } from '../../../ground/netns.ts';
+import type { Ec2Sim } from '../../../ground/netns/ec2-sim.ts';
+import type { Role } from '../../../ground/netns/netns.ts';
 
 export const CLI = 'src/cli.ts';
 

@@ -9,14 +9,14 @@
 // is one routed hop away from "host", as on EC2. The hop limit is the TTL
 // set on the token PUT's answer only, by iptables in "aws".
 import { randomBytes } from 'node:crypto';
-import { netnsAvailable } from './netns-check.ts';
+import { netnsAvailable } from './check.ts';
 import {
   type ExecResult,
   execTracked,
   type SpawnedProcess,
   type SpawnOptions,
   spawnTracked,
-} from './netns-proc.ts';
+} from './proc.ts';
 import {
   destroyNamespaces,
   destroyNamespacesSync,
@@ -24,13 +24,13 @@ import {
   reapStaleTopologies,
   register,
   unregister,
-} from './netns-registry.ts';
+} from './registry.ts';
 
-export type { Availability } from './netns-check.ts';
-export { netnsAvailable } from './netns-check.ts';
-export type { ExecResult, SpawnedProcess } from './netns-proc.ts';
-export { processAlive } from './netns-proc.ts';
-export { listNamespaces, reapStaleTopologies } from './netns-registry.ts';
+export type { Availability } from './check.ts';
+export { netnsAvailable } from './check.ts';
+export type { ExecResult, SpawnedProcess } from './proc.ts';
+export { processAlive } from './proc.ts';
+export { listNamespaces, reapStaleTopologies } from './registry.ts';
 
 export type Role = 'aws' | 'host' | 'container';
 

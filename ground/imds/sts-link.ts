@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { ImdsEmulator, ImdsIdentity } from './imds-emulator.ts';
-import type { StsEndpoint, StsIdentity } from './sts-endpoint.ts';
+import type { StsEndpoint, StsIdentity } from '../sts/endpoint.ts';
+import type { ImdsEmulator, ImdsIdentity } from './emulator.ts';
 
 /**
  * What real STS answers for EC2 role credentials:

@@ -1,5 +1,5 @@
 // The "AWS side" of a simulated EC2 instance, run as one process inside the
-// aws network namespace of ground/netns.ts (see ground/ec2-sim.ts):
+// aws network namespace of ground/netns/netns.ts (see ground/netns/ec2-sim.ts):
 //   - a real radosgw (S3 + STS AssumeRole) on the peer address,
 //   - the STS endpoint answering GetCallerIdentity on the peer address,
 //   - the IMDS emulator on 169.254.169.254:80 handing out rgw's real
@@ -8,19 +8,19 @@
 // address in here, so the control plane is HTTP over a unix socket: a
 // filesystem path is shared across network namespaces.
 //
-// CLI: node ground/ec2-aws-side.ts --peer-address A --control-socket PATH
+// CLI: node ground/netns/ec2-aws-side.ts --peer-address A --control-socket PATH
 //   [--imds-address 169.254.169.254] [--rgw-port 7480] [--sts-port 7481]
 // Prints one JSON line (Ec2AwsSideInfo) when ready; SIGTERM stops everything.
 import { rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
-import { GROUND_IDENTITY } from './ground.ts';
-import type { ImdsEmulator, ImdsIdentity } from './imds-emulator.ts';
-import { startImdsEmulator } from './imds-emulator.ts';
-import { linkImdsToSts } from './imds-sts-link.ts';
-import { type Radosgw, startRadosgw } from './radosgw.ts';
-import { assumeRoleSource, createBucket, withProbeRole } from './rgw-info.ts';
-import { type StsEndpoint, startStsEndpoint } from './sts-endpoint.ts';
+import { GROUND_IDENTITY } from '../ground.ts';
+import type { ImdsEmulator, ImdsIdentity } from '../imds/emulator.ts';
+import { startImdsEmulator } from '../imds/emulator.ts';
+import { linkImdsToSts } from '../imds/sts-link.ts';
+import { assumeRoleSource, createBucket, withProbeRole } from '../radosgw/info.ts';
+import { type Radosgw, startRadosgw } from '../radosgw/radosgw.ts';
+import { type StsEndpoint, startStsEndpoint } from '../sts/endpoint.ts';
 
 export interface Ec2AwsSideInfo {
   /** S3 endpoint as seen from the host and container namespaces */
@@ -51,7 +51,7 @@ function reply(res: ServerResponse, status: number, doc: unknown): void {
   res.end(body);
 }
 
-/** Same routes as the emulator's TCP control plane (ground/imds-control.ts), minus faults. */
+/** Same routes as the emulator's TCP control plane (ground/imds/control.ts), minus faults. */
 function route(imds: ImdsEmulator, method: string, path: string): [number, unknown] {
   if (method === 'GET' && path === '/state') return [200, imds.state()];
   if (method === 'GET' && path === '/counters') return [200, imds.counters()];

@@ -3,7 +3,7 @@
 // policies, STS AssumeRole with session policies and SSE-KMS (rgw's
 // `testing` key backend) are all really enforced by rgw.
 //
-// CLI: `npx node ground/radosgw.ts` prints one JSON line and runs until
+// CLI: `npx node ground/radosgw/radosgw.ts` prints one JSON line and runs until
 // SIGINT/SIGTERM.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
@@ -20,7 +20,8 @@ import {
   OSD_ID,
   RGW_NAME,
   RGW_POOLS,
-} from './radosgw-conf.ts';
+} from './conf.ts';
+import { assumeRoleWith, type StaticCreds, type TempCreds } from './creds.ts';
 import {
   type Daemon,
   freePorts,
@@ -29,18 +30,7 @@ import {
   stopDaemon,
   tail,
   waitForHttp,
-} from './radosgw-proc.ts';
-import { assumeRoleWith } from './rgw-info.ts';
-
-export interface StaticCreds {
-  accessKeyId: string;
-  secretAccessKey: string;
-}
-
-export interface TempCreds extends StaticCreds {
-  sessionToken: string;
-  expiration: Date;
-}
+} from './proc.ts';
 
 export interface AssumeRoleOptions {
   roleArn: string;

@@ -18,12 +18,10 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { clientBinary, docker, engineEnv } from './docker-client.ts';
-import { processStartTime, run, runOk, signal } from './docker-proc.ts';
-import { type EngineRecord, newRecordOwner, saveRecord } from './docker-registry.ts';
-import { reapStaleEngines, type TeardownPhases, teardownEngine } from './docker-teardown.ts';
-
-export { type BaseImageResult, ensureBaseImage } from './base-image.ts';
+import { clientBinary, docker, engineEnv } from './client.ts';
+import { processStartTime, run, runOk, signal } from './proc.ts';
+import { type EngineRecord, newRecordOwner, saveRecord } from './registry.ts';
+import { reapStaleEngines, type TeardownPhases, teardownEngine } from './teardown.ts';
 
 export type CommandResult = { code: number; stdout: string; stderr: string };
 
@@ -73,7 +71,7 @@ export interface DockerEngine {
 export interface EngineOptions {
   /** an existing namespace (a name under /run/netns) to run dockerd in; default: a new one */
   netns?: string;
-  /** default 10.254.3.1/24, the range ground/netns.ts leaves free for docker */
+  /** default 10.254.3.1/24, the range ground/netns/netns.ts leaves free for docker */
   bip?: string;
   /** default base=10.254.16.0/20,size=24 */
   defaultAddressPool?: string;

@@ -14,8 +14,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cachePath, cacheSubdir } from './base-image-cache.ts';
-import { runOk } from './docker-proc.ts';
+import { runOk } from '../docker/proc.ts';
+import { cachePath, cacheSubdir } from './cache.ts';
 
 const NODE_MAJOR = '24';
 const NPM_MAJOR = '11';
@@ -49,7 +49,7 @@ export function nodeArch(debianArch: string): string {
 export async function defaultNodeVersion(): Promise<string> {
   try {
     const pkg = JSON.parse(
-      readFileSync(new URL('../node_modules/node/package.json', import.meta.url), 'utf8'),
+      readFileSync(new URL('../../node_modules/node/package.json', import.meta.url), 'utf8'),
     ) as { version?: string };
     if (pkg.version?.startsWith(`${NODE_MAJOR}.`)) return pkg.version;
   } catch {

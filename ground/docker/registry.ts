@@ -3,7 +3,7 @@
 // down by a later run without touching the engines of runs still alive.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { processAlive, processStartTime } from './docker-proc.ts';
+import { processAlive, processStartTime } from './proc.ts';
 
 const REGISTRY_DIR = '/run/s3h-docker';
 

@@ -4,7 +4,7 @@
 // node image adds before installing Node.
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runOk } from './docker-proc.ts';
+import { runOk } from '../docker/proc.ts';
 
 export const SUITE = 'bookworm';
 

@@ -6,16 +6,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type ImdsEmulator, startImdsEmulator } from '../imds/emulator.ts';
+import { linkImdsToSts } from '../imds/sts-link.ts';
+import { assumeRoleSource, createBucket, type RgwInfo } from '../radosgw/info.ts';
+import { type StsEndpoint, startStsEndpoint } from '../sts/endpoint.ts';
 import {
   type ContainerCredentialsEndpoint,
   linkContainerToSts,
   startContainerCredentials,
 } from './container-credentials.ts';
-import { type ImdsEmulator, startImdsEmulator } from './imds-emulator.ts';
-import { linkImdsToSts } from './imds-sts-link.ts';
-import { assumeRoleSource, createBucket, type RgwInfo } from './rgw-info.ts';
-import { type StsEndpoint, startStsEndpoint } from './sts-endpoint.ts';
-import { serveWebIdentity, type WebIdentity } from './sts-web-identity.ts';
+import { serveWebIdentity, type WebIdentity } from './web-identity.ts';
 
 export const PLATFORM = {
   accountId: '123456789012',

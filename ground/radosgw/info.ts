@@ -1,7 +1,8 @@
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import type { EmulatorCreds } from './imds-emulator.ts';
-import type { Radosgw, StaticCreds, TempCreds } from './radosgw.ts';
+import { STSClient } from '@aws-sdk/client-sts';
+import type { EmulatorCreds } from '../imds/emulator.ts';
+import { assumeRoleWith, type StaticCreds } from './creds.ts';
+import type { Radosgw } from './radosgw.ts';
 
 /** A running radosgw as plain data, so test processes can use one started elsewhere. */
 export interface RgwInfo {
@@ -86,30 +87,5 @@ export function assumeRoleSource(
     } finally {
       sts.destroy();
     }
-  };
-}
-
-/** One real STS AssumeRole against rgw, its answer checked complete. */
-export async function assumeRoleWith(
-  sts: STSClient,
-  o: { roleArn: string; sessionName: string; durationSeconds?: number; sessionPolicy?: object },
-): Promise<TempCreds> {
-  const out = await sts.send(
-    new AssumeRoleCommand({
-      RoleArn: o.roleArn,
-      RoleSessionName: o.sessionName,
-      DurationSeconds: o.durationSeconds ?? 3600,
-      ...(o.sessionPolicy === undefined ? {} : { Policy: JSON.stringify(o.sessionPolicy) }),
-    }),
-  );
-  const c = out.Credentials;
-  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
-    throw new Error('rgw AssumeRole answered without complete credentials');
-  }
-  return {
-    accessKeyId: c.AccessKeyId,
-    secretAccessKey: c.SecretAccessKey,
-    sessionToken: c.SessionToken,
-    expiration: c.Expiration,
   };
 }

@@ -21,15 +21,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Delays, httpUrl, listen, trackServer } from './http-sockets.ts';
 import {
   CredentialCache,
   type CredentialSource,
   type EmulatorCreds,
   fakeCredentialSource,
-} from './imds-credentials.ts';
+} from '../imds/credentials.ts';
+import { Delays, httpUrl, listen, trackServer } from '../shared/http-sockets.ts';
+import type { StsEndpoint } from '../sts/endpoint.ts';
 import { audiences, newSigningKey, readClaims, serviceAccountToken, verifyToken } from './jwt.ts';
-import type { StsEndpoint } from './sts-endpoint.ts';
 
 export type ContainerFault =
   | 'none'

@@ -7,7 +7,7 @@
 // call here goes through the 20.10 client when it exists.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type RunOptions, type RunResult, run } from './docker-proc.ts';
+import { type RunOptions, type RunResult, run } from './proc.ts';
 
 const DEBIAN_CLIENT = '/usr/bin/docker';
 

@@ -3,7 +3,7 @@
 // an app with no credential configuration gets them, then one S3 write/read/
 // delete with those credentials. Prints one JSON line (AppSdkOutcome).
 //
-// CLI: node ground/app-sdk-probe.ts --bucket B [--key-prefix P]
+// CLI: node ground/netns/app-sdk-probe.ts --bucket B [--key-prefix P]
 // Reads the same environment the app would (AWS_REGION, AWS_ENDPOINT_URL_S3,
 // AWS_EC2_METADATA_V1_DISABLED, …). Refuses to run in the network namespace
 // named by S3H_FORBIDDEN_NETNS (the parent's), where the default IMDS address

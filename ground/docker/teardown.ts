@@ -2,10 +2,10 @@
 // idempotent and runs even when an earlier one failed; what could not be
 // removed is reported in the thrown error.
 import { existsSync, rmSync } from 'node:fs';
-import { docker } from './docker-client.ts';
-import { mountsUnder, removeCgroupParent, unmountUnder } from './docker-mounts.ts';
-import { pidsMentioning, processAlive, run, signal, waitGone } from './docker-proc.ts';
-import { dropRecord, type EngineRecord, staleRecords } from './docker-registry.ts';
+import { docker } from './client.ts';
+import { mountsUnder, removeCgroupParent, unmountUnder } from './mounts.ts';
+import { pidsMentioning, processAlive, run, signal, waitGone } from './proc.ts';
+import { dropRecord, type EngineRecord, staleRecords } from './registry.ts';
 
 async function removeContainers(record: EngineRecord): Promise<void> {
   const { socket, stateDir } = record;

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { httpUrl, listen, trackServer } from './http-sockets.ts';
+import { httpUrl, listen, trackServer } from '../shared/http-sockets.ts';
 
 /**
  * The control plane of the IMDS emulator, on its own port so nothing that

@@ -12,8 +12,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
-import { Delays, httpUrl, listen, trackServer } from './http-sockets.ts';
-import { type ImdsControl, startImdsControl } from './imds-control.ts';
+import { Delays, httpUrl, listen, trackServer } from '../shared/http-sockets.ts';
+import { type ImdsControl, startImdsControl } from './control.ts';
 import {
   type CachedCreds,
   CredentialCache,
@@ -21,10 +21,10 @@ import {
   credentialsFromFile,
   type EmulatorCreds,
   fakeCredentialSource,
-} from './imds-credentials.ts';
-import { errorPage, imdsJson, imdsTime } from './imds-format.ts';
+} from './credentials.ts';
+import { errorPage, imdsJson, imdsTime } from './format.ts';
 
-export type { EmulatorCreds } from './imds-credentials.ts';
+export type { EmulatorCreds } from './credentials.ts';
 
 export type ImdsFault =
   | 'none'

@@ -3,7 +3,7 @@
 // these sweeps are the safety net for a daemon that was killed mid-way.
 import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from './docker-proc.ts';
+import { run } from './proc.ts';
 
 interface MountEntry {
   mountPoint: string;

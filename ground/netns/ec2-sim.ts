@@ -1,5 +1,5 @@
 // A simulated EC2 instance for system tests: the three-namespace topology of
-// ground/netns.ts with the AWS side (IMDS on 169.254.169.254:80, a real
+// ground/netns/netns.ts with the AWS side (IMDS on 169.254.169.254:80, a real
 // radosgw and the STS endpoint on the peer address) running in the aws
 // namespace. Processes in the host and container namespaces reach IMDS at
 // its real default address, with no endpoint override, as on EC2.
@@ -12,9 +12,10 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ImdsCounters, ImdsState } from '../imds/emulator.ts';
+import { FORBIDDEN_NETNS_ENV, GUARD_NODE_ARGS } from '../network-guard.ts';
 import type { AppSdkOutcome } from './app-sdk-probe.ts';
 import type { Ec2AwsSideInfo } from './ec2-aws-side.ts';
-import type { ImdsCounters, ImdsState } from './imds-emulator.ts';
 import {
   createTopology,
   type ExecResult,
@@ -22,12 +23,11 @@ import {
   type SpawnedProcess,
   type Topology,
 } from './netns.ts';
-import { FORBIDDEN_NETNS_ENV, GUARD_NODE_ARGS } from './network-guard.ts';
 
 export type { AppSdkOutcome } from './app-sdk-probe.ts';
 export type { Ec2AwsSideInfo } from './ec2-aws-side.ts';
 
-export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const AWS_SIDE = fileURLToPath(new URL('./ec2-aws-side.ts', import.meta.url));
 const APP_PROBE = fileURLToPath(new URL('./app-sdk-probe.ts', import.meta.url));
 
@@ -44,7 +44,7 @@ export interface Ec2Sim {
   imdsState(): Promise<ImdsState>;
   imdsCounters(): Promise<ImdsCounters>;
   resetImdsCounters(): Promise<void>;
-  /** ground/app-sdk-probe.ts in a namespace: what the app's own SDK gets */
+  /** ground/netns/app-sdk-probe.ts in a namespace: what the app's own SDK gets */
   runAppProbe(ns: Role, extraEnv?: Record<string, string>): Promise<AppSdkOutcome>;
   /** Node 24 (this process's binary) running `args` inside a namespace, cwd = repo root */
   execNode(

@@ -4,7 +4,7 @@
 // two test processes from assembling the same thing at once.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { processAlive, processStartTime } from './docker-proc.ts';
+import { processAlive, processStartTime } from '../docker/proc.ts';
 
 export function cacheDir(): string {
   const dir = process.env.S3H_CACHE_DIR ?? '/var/cache/s3-health';

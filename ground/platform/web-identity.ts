@@ -16,9 +16,14 @@
  * Fault `idp-unreachable`: 400 IDPCommunicationError, as when STS cannot fetch the issuer's keys.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { CredentialSource } from './imds-credentials.ts';
+import type { CredentialSource } from '../imds/credentials.ts';
+import {
+  type StsEndpoint,
+  type StsError,
+  type UnsignedAnswer,
+  xmlEscape,
+} from '../sts/endpoint.ts';
 import { audiences, newSigningKey, readClaims, serviceAccountToken, verifyToken } from './jwt.ts';
-import { type StsEndpoint, type StsError, type UnsignedAnswer, xmlEscape } from './sts-endpoint.ts';
 
 export const STS_AUDIENCE = 'sts.amazonaws.com';
 

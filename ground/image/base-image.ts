@@ -24,20 +24,12 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { cachePath, cacheSubdir, withCacheLock } from './base-image-cache.ts';
-import { defaultNodeVersion, nodeArch, stageNode } from './base-image-node.ts';
-import {
-  addNodeUser,
-  aptMirror,
-  debianArch,
-  debootstrap,
-  SUITE,
-  slim,
-  tarDir,
-} from './base-image-rootfs.ts';
-import type { DockerEngine } from './docker-engine.ts';
-import { mountsUnder } from './docker-mounts.ts';
-import { runOk } from './docker-proc.ts';
+import type { DockerEngine } from '../docker/engine.ts';
+import { mountsUnder } from '../docker/mounts.ts';
+import { runOk } from '../docker/proc.ts';
+import { cachePath, cacheSubdir, withCacheLock } from './cache.ts';
+import { defaultNodeVersion, nodeArch, stageNode } from './node.ts';
+import { addNodeUser, aptMirror, debianArch, debootstrap, SUITE, slim, tarDir } from './rootfs.ts';
 
 export const BASE_IMAGE_TAG = 'node:24-bookworm-slim';
 

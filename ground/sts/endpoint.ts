@@ -11,8 +11,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Delays, httpUrl, listen, trackServer } from './http-sockets.ts';
-import { parseAmzDate, parseAuthorization, signatureMatches } from './sts-sigv4.ts';
+import { Delays, httpUrl, listen, trackServer } from '../shared/http-sockets.ts';
+import { parseAmzDate, parseAuthorization, signatureMatches } from './sigv4.ts';
 
 export interface StsIdentity {
   account: string;
@@ -42,7 +42,7 @@ export type UnsignedAction = (
 export interface StsEndpoint {
   url: string;
   register(accessKeyId: string, id: StsIdentity): void;
-  /** Serves `action` without authentication, after the fault modes (see ground/sts-web-identity.ts). */
+  /** Serves `action` without authentication, after the fault modes (see ground/platform/web-identity.ts). */
   serveUnsigned(action: string, handler: UnsignedAction): void;
   setFault(f: StsFault, opts?: { delayMs?: number }): void;
   /** requests received, whatever their outcome */
