@@ -18,8 +18,10 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { onExit } from '../shared/exit-hooks.ts';
+import { processStartTime } from '../shared/process.ts';
 import { clientBinary, docker, engineEnv } from './client.ts';
-import { processStartTime, run, runOk, signal } from './proc.ts';
+import { run, runOk, signal } from './proc.ts';
 import { type EngineRecord, newRecordOwner, saveRecord } from './registry.ts';
 import { reapStaleEngines, type TeardownPhases, teardownEngine } from './teardown.ts';
 
@@ -117,19 +119,11 @@ export function dockerAvailable(): { ok: true } | { ok: false; why: string } {
   return toolsChecked;
 }
 
-const live = new Map<string, EngineRecord>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // A test process that exits without stop(): dockerd shuts itself down on
-  // TERM; the next startDockerEngine() reaps the namespace and folders.
-  process.on('exit', () => {
-    for (const record of live.values()) {
-      if (record.dockerdPid !== undefined)
-        signal(record.dockerdPid, 'SIGTERM', record.dockerdStart);
-    }
+// A test process that exits without stop(): dockerd shuts itself down on
+// TERM; the next startDockerEngine() reaps the namespace and folders.
+function termOnExit(record: EngineRecord): () => void {
+  return onExit(() => {
+    if (record.dockerdPid !== undefined) signal(record.dockerdPid, 'SIGTERM', record.dockerdStart);
   });
 }
 
@@ -246,7 +240,7 @@ async function waitReady(socket: string, exited: () => boolean, timeoutMs: numbe
   }
 }
 
-function createEngine(record: EngineRecord, startMs: number): DockerEngine {
+function createEngine(record: EngineRecord, startMs: number, forget: () => void): DockerEngine {
   const env = engineEnv(record.socket, record.stateDir);
   const timings: DockerEngine['timings'] = { startMs, stopMs: null };
   let stopping: Promise<void> | undefined;
@@ -286,7 +280,7 @@ function createEngine(record: EngineRecord, startMs: number): DockerEngine {
     stop: () => {
       stopping ??= (async () => {
         const t0 = performance.now();
-        live.delete(record.id);
+        forget();
         try {
           timings.stopPhases = await teardownEngine(record);
         } finally {
@@ -319,8 +313,7 @@ export async function startDockerEngine(opts: EngineOptions = {}): Promise<Docke
   };
   // Recorded before anything exists, so a killed run is always reaped.
   saveRecord(record);
-  installExitHook();
-  live.set(id, record);
+  const forget = termOnExit(record);
   try {
     mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     writeDaemonConfig(stateDir);
@@ -340,9 +333,9 @@ export async function startDockerEngine(opts: EngineOptions = {}): Promise<Docke
       throw new Error(`${(err as Error).message}\n--- dockerd.log ---\n${log}`);
     }
   } catch (err) {
-    live.delete(id);
+    forget();
     await teardownEngine(record).catch(() => undefined);
     throw err;
   }
-  return createEngine(record, Math.round(performance.now() - t0));
+  return createEngine(record, Math.round(performance.now() - t0), forget);
 }

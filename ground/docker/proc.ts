@@ -1,8 +1,8 @@
 // Child processes for the docker ground: run to completion with a deadline,
-// and tell whether a PID is really gone. Daemons that outlive their parent are
-// reparented to PID 1, which reaps slowly, so a zombie counts as gone.
+// wait for a PID to be really gone, find an engine's helpers by command line.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { killGroup, processAlive, stillRunning } from '../shared/process.ts';
 
 export interface RunResult {
   code: number;
@@ -75,50 +75,13 @@ export async function runOk(argv: readonly string[], opts: RunOptions = {}): Pro
   return result;
 }
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
-function statFields(pid: number): string[] | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name may hold spaces and parentheses: fields resume after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
-}
-
-/** Start time in clock ticks since boot: tells a PID apart from a reused one. */
-export function processStartTime(pid: number): string | undefined {
-  return statFields(pid)?.[19];
-}
-
-/** Present and not a zombie. `kill -0` would count zombies as alive. */
-export function processAlive(pid: number, startTime?: string): boolean {
-  const fields = statFields(pid);
-  if (fields === undefined) return false;
-  const state = fields[0];
-  if (state === 'Z' || state === 'X') return false;
-  return startTime === undefined || fields[19] === startTime;
-}
-
 export async function waitGone(
   pid: number,
   timeoutMs: number,
   startTime?: string,
 ): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (processAlive(pid, startTime)) {
+  while (stillRunning(pid, startTime)) {
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -126,7 +89,7 @@ export async function waitGone(
 }
 
 export function signal(pid: number, sig: NodeJS.Signals, startTime?: string): void {
-  if (!processAlive(pid, startTime)) return;
+  if (!stillRunning(pid, startTime)) return;
   try {
     process.kill(pid, sig);
   } catch {

@@ -3,7 +3,7 @@
 // down by a later run without touching the engines of runs still alive.
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { processAlive, processStartTime } from './proc.ts';
+import { processStartTime, stillRunning } from '../shared/process.ts';
 
 const REGISTRY_DIR = '/run/s3h-docker';
 
@@ -52,7 +52,7 @@ export function staleRecords(): EngineRecord[] {
     try {
       const record = JSON.parse(readFileSync(join(REGISTRY_DIR, file), 'utf8')) as EngineRecord;
       const ownerStart = record.ownerStart;
-      if (ownerStart === undefined || !processAlive(record.ownerPid, ownerStart)) {
+      if (ownerStart === undefined || !stillRunning(record.ownerPid, ownerStart)) {
         stale.push(record);
       }
     } catch {

@@ -2,9 +2,10 @@
 // idempotent and runs even when an earlier one failed; what could not be
 // removed is reported in the thrown error.
 import { existsSync, rmSync } from 'node:fs';
+import { stillRunning } from '../shared/process.ts';
 import { docker } from './client.ts';
 import { mountsUnder, removeCgroupParent, unmountUnder } from './mounts.ts';
-import { pidsMentioning, processAlive, run, signal, waitGone } from './proc.ts';
+import { pidsMentioning, run, signal, waitGone } from './proc.ts';
 import { dropRecord, type EngineRecord, staleRecords } from './registry.ts';
 
 async function removeContainers(record: EngineRecord): Promise<void> {
@@ -18,7 +19,7 @@ async function removeContainers(record: EngineRecord): Promise<void> {
 async function stopDaemon(record: EngineRecord): Promise<string[]> {
   const problems: string[] = [];
   const { dockerdPid: pid, dockerdStart: start } = record;
-  if (pid !== undefined && processAlive(pid, start)) {
+  if (pid !== undefined && stillRunning(pid, start)) {
     // containerd is dockerd's child and exits with it.
     signal(pid, 'SIGTERM', start);
     if (!(await waitGone(pid, 20_000, start))) {
@@ -64,7 +65,7 @@ export async function teardownEngine(record: EngineRecord): Promise<TeardownPhas
     }
     phases[name] = Math.round(performance.now() - t0);
   };
-  if (record.dockerdPid !== undefined && processAlive(record.dockerdPid, record.dockerdStart)) {
+  if (record.dockerdPid !== undefined && stillRunning(record.dockerdPid, record.dockerdStart)) {
     await step('remove containers', async () => {
       await removeContainers(record);
       return undefined;

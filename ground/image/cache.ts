@@ -4,7 +4,7 @@
 // two test processes from assembling the same thing at once.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { processAlive, processStartTime } from '../docker/proc.ts';
+import { processStartTime, stillRunning } from '../shared/process.ts';
 
 export function cacheDir(): string {
   const dir = process.env.S3H_CACHE_DIR ?? '/var/cache/s3-health';
@@ -50,7 +50,7 @@ export async function withCacheLock<T>(
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const owner = ownerOf(lock);
       // A lock whose owner died (or is half-written for over a moment) is stale.
-      if (owner === undefined || !processAlive(owner.pid, owner.start)) {
+      if (owner === undefined || !stillRunning(owner.pid, owner.start)) {
         await new Promise((r) => setTimeout(r, 200));
         if (JSON.stringify(ownerOf(lock)) === JSON.stringify(owner)) rmSync(lock, { force: true });
         continue;

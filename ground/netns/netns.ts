@@ -9,6 +9,8 @@
 // is one routed hop away from "host", as on EC2. The hop limit is the TTL
 // set on the token PUT's answer only, by iptables in "aws".
 import { randomBytes } from 'node:crypto';
+import { onExit } from '../shared/exit-hooks.ts';
+import { killGroup } from '../shared/process.ts';
 import { netnsAvailable } from './check.ts';
 import {
   type ExecResult,
@@ -29,7 +31,6 @@ import {
 export type { Availability } from './check.ts';
 export { netnsAvailable } from './check.ts';
 export type { ExecResult, SpawnedProcess } from './proc.ts';
-export { processAlive } from './proc.ts';
 export { listNamespaces, reapStaleTopologies } from './registry.ts';
 
 export type Role = 'aws' | 'host' | 'container';
@@ -99,18 +100,6 @@ export interface Topology {
 export interface TopologyOptions {
   /** TTL on the token PUT's answer; default 1 (EC2's default); null: no rule */
   hopLimit?: number | null;
-}
-
-const open = new Map<string, () => void>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // Tests that crash past afterAll still leave no namespaces behind.
-  process.on('exit', () => {
-    for (const cleanup of open.values()) cleanup();
-  });
 }
 
 const heredoc = (cmd: string, lines: string[]) =>
@@ -252,6 +241,7 @@ export async function createTopology(opts: TopologyOptions = {}): Promise<Topolo
   let setupMs = 0;
   let teardownMs: number | null = null;
   let closing: Promise<void> | undefined;
+  let forgetExit = (): void => undefined;
 
   const argvIn = (ns: Role, cmd: string, args: string[]) => [
     'ip',
@@ -268,7 +258,7 @@ export async function createTopology(opts: TopologyOptions = {}): Promise<Topolo
       await Promise.all([...spawned].map((proc) => proc.kill()));
       await destroyNamespaces(all);
       unregister(id);
-      open.delete(id);
+      forgetExit();
       teardownMs = performance.now() - t0;
     })();
     return closing;
@@ -348,16 +338,10 @@ export async function createTopology(opts: TopologyOptions = {}): Promise<Topolo
     close,
   };
 
-  installExitHook();
   register(id, all);
-  open.set(id, () => {
-    for (const proc of spawned) {
-      try {
-        process.kill(-proc.pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
+  // Tests that crash past afterAll still leave no namespaces behind.
+  forgetExit = onExit(() => {
+    for (const proc of spawned) killGroup(proc.pid, 'SIGKILL');
     destroyNamespacesSync(all);
     unregister(id);
   });

@@ -2,7 +2,7 @@
 // Every child becomes the leader of its own process group so that wrappers
 // such as `npx` can be stopped together with what they started.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { killGroup, processAlive } from '../shared/process.ts';
 
 export interface SpawnedProcess {
   readonly pid: number;
@@ -34,46 +34,6 @@ function appendCapped(current: string, chunk: string): string {
   return next.length > OUTPUT_CAP ? next.slice(next.length - OUTPUT_CAP) : next;
 }
 
-/** State letter from /proc/PID/stat, or undefined if the PID is gone. */
-export function processState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name may contain spaces and parentheses: the state follows the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).charAt(0) || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Alive means present and not a zombie; `kill -0` reports zombies as alive. */
-export function processAlive(pid: number): boolean {
-  const state = processState(pid);
-  return state !== undefined && state !== 'Z' && state !== 'X';
-}
-
-/** Start time in clock ticks since boot, to tell a PID apart from a reused one. */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group may already be gone; the leader alone may still be a zombie.
-    try {
-      process.kill(pid, signal);
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
 function groupHasMembers(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
@@ -100,10 +60,10 @@ async function waitUntil(predicate: () => boolean, timeoutMs: number): Promise<b
  * zombie counts as stopped.
  */
 export async function stopGroup(pid: number, graceMs = 2000): Promise<void> {
-  signalGroup(pid, 'SIGTERM');
+  killGroup(pid, 'SIGTERM');
   const gone = await waitUntil(() => !processAlive(pid) && !groupHasMembers(pid), graceMs);
   if (!gone) {
-    signalGroup(pid, 'SIGKILL');
+    killGroup(pid, 'SIGKILL');
     await waitUntil(() => !processAlive(pid), 2000);
   }
 }
@@ -185,11 +145,11 @@ function track(child: ChildProcess): SpawnedProcess {
     kill(graceMs = 2000) {
       killing ??= (async () => {
         if (!done) {
-          signalGroup(pid, 'SIGTERM');
+          killGroup(pid, 'SIGTERM');
           const timer = new Promise<'timeout'>((resolve) =>
             setTimeout(() => resolve('timeout'), graceMs),
           );
-          if ((await Promise.race([exited, timer])) === 'timeout') signalGroup(pid, 'SIGKILL');
+          if ((await Promise.race([exited, timer])) === 'timeout') killGroup(pid, 'SIGKILL');
           await exited;
         }
         // The leader is reaped; members it left behind (e.g. under npx) still share its group.

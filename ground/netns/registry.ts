@@ -4,7 +4,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execTracked, processStartTime, stopPid } from './proc.ts';
+import { processStartTime } from '../shared/process.ts';
+import { execTracked, stopPid } from './proc.ts';
 
 export const NAME_PREFIX = 's3h-';
 const REGISTRY_DIR = '/run/s3h-netns';

@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { onExit } from '../shared/exit-hooks.ts';
 
 export interface Daemon {
   name: string;
@@ -14,32 +15,12 @@ export interface Daemon {
   alive(): boolean;
 }
 
-const live = new Map<number, ChildProcess>();
-let exitHookInstalled = false;
-
-// A crashed or killed test worker must not leave daemons behind: on exit,
-// SIGKILL whatever is still registered (synchronous, so it runs in 'exit').
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const pid of live.keys()) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
-
 export function spawnDaemon(
   name: string,
   cmd: string,
   args: readonly string[],
   opts: { logFile: string; env: NodeJS.ProcessEnv; cwd: string },
 ): Daemon {
-  installExitHook();
   const fd = openSync(opts.logFile, 'a');
   let child: ChildProcess;
   try {
@@ -49,17 +30,24 @@ export function spawnDaemon(
   }
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${name}: spawn ${cmd} failed`);
-  live.set(pid, child);
+  // A crashed or killed test worker must not leave daemons behind.
+  const forget = onExit(() => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  });
   let running = true;
   const exited = new Promise<string>((resolve) => {
     child.once('exit', (code, signal) => {
       running = false;
-      live.delete(pid);
+      forget();
       resolve(signal ?? String(code));
     });
     child.once('error', (err) => {
       running = false;
-      live.delete(pid);
+      forget();
       resolve(`error: ${err.message}`);
     });
   });

@@ -20,8 +20,8 @@ import {
   dockerAvailable,
   startDockerEngine,
 } from '../../ground/docker/engine.ts';
-import { processAlive } from '../../ground/docker/proc.ts';
 import { type BaseImageResult, ensureBaseImage } from '../../ground/image/base-image.ts';
+import { processAlive } from '../../ground/shared/process.ts';
 
 // dockerd creates these wherever it runs; ours runs on a private /run.
 const RUN_DIRS = ['/run/docker', '/run/containerd'];

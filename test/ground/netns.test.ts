@@ -7,7 +7,6 @@ import {
   createTopology,
   listNamespaces,
   netnsAvailable,
-  processAlive,
   type Role,
   reapStaleTopologies,
   type SpawnedProcess,
@@ -15,6 +14,7 @@ import {
 } from '../../ground/netns/netns.ts';
 import { spawnTracked } from '../../ground/netns/proc.ts';
 import { FORBIDDEN_NETNS_ENV, GUARD_NODE_ARGS } from '../../ground/network-guard.ts';
+import { processAlive } from '../../ground/shared/process.ts';
 
 // The project's IMDS emulator, bound to the real metadata address inside the
 // aws namespace; its control plane listens on that namespace's loopback only.

@@ -10,13 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Ec2Sim, startEc2Sim } from '../../ground/netns/ec2-sim.ts';
-import {
-  listNamespaces,
-  netnsAvailable,
-  processAlive,
-  type Role,
-} from '../../ground/netns/netns.ts';
+import { listNamespaces, netnsAvailable, type Role } from '../../ground/netns/netns.ts';
 import { radosgwInstalled } from '../../ground/radosgw/radosgw.ts';
+import { processAlive } from '../../ground/shared/process.ts';
 import {
   type Cell,
   cellEnv,

@@ -1,0 +1,52 @@
+// What the ground knows about processes it started, read from /proc: whether
+// a PID is still the same live process, and how to signal a whole process
+// group. Daemons that outlive their parent are reparented to PID 1, which
+// reaps slowly, so a zombie counts as gone.
+import { readFileSync } from 'node:fs';
+
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may hold spaces and parentheses: fields resume after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Start time in clock ticks since boot: tells a PID apart from a reused one. */
+export function processStartTime(pid: number): string | undefined {
+  return statFields(pid)?.[19];
+}
+
+/** Present and not a zombie. `kill -0` would count zombies as alive. */
+export function processAlive(pid: number): boolean {
+  return stillRunning(pid, undefined);
+}
+
+/** Alive, and (given a start time) not a reuse of the PID by another process. */
+export function stillRunning(pid: number, startTime: string | undefined): boolean {
+  const fields = statFields(pid);
+  if (fields === undefined) return false;
+  const state = fields[0];
+  if (state === 'Z' || state === 'X') return false;
+  return startTime === undefined || fields[19] === startTime;
+}
+
+/**
+ * Signal the process group led by `pid`, so wrappers (npx, shells) go with what
+ * they started. When the group is already gone, the leader alone may still be
+ * there (a zombie): signal it directly.
+ */
+export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}
