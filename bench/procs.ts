@@ -5,7 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { GUARD_NODE_ARGS } from '../ground/network-guard.ts';
+import { GUARD_NODE_ARGS } from '../ground/shared/network-guard.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

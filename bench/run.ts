@@ -5,9 +5,9 @@
 // failure or Ctrl-C.
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { installNetworkGuard } from '../ground/network-guard.ts';
 import { withProbeRole } from '../ground/radosgw/info.ts';
 import { type Radosgw, radosgwInstalled, startRadosgw } from '../ground/radosgw/radosgw.ts';
+import { installNetworkGuard } from '../ground/shared/network-guard.ts';
 import { costSection, measureSdkBaseline } from './cost.ts';
 import { cpuSection } from './cpu.ts';
 import { runCycles } from './cycles.ts';

@@ -4,9 +4,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startGround } from '../ground/ground.ts';
-import { GUARD_NODE_ARGS, installNetworkGuard } from '../ground/network-guard.ts';
 import { withProbeRole } from '../ground/radosgw/info.ts';
 import { radosgwInstalled, startRadosgw } from '../ground/radosgw/radosgw.ts';
+import { GUARD_NODE_ARGS, installNetworkGuard } from '../ground/shared/network-guard.ts';
 
 const PORT = Number(process.env.S3_HEALTH_PORT ?? 8080);
 const CONTROL_PORT = Number(process.env.DEMO_CONTROL_PORT ?? 8081);

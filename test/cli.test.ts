@@ -5,8 +5,8 @@ import { once } from 'node:events';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Ground, startGround } from '../ground/ground.ts';
-import { GUARD_NODE_ARGS } from '../ground/network-guard.ts';
 import { adminS3 } from '../ground/radosgw/info.ts';
+import { GUARD_NODE_ARGS } from '../ground/shared/network-guard.ts';
 
 const rgw = inject('rgw');
 let ground: Ground;

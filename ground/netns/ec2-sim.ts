@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ImdsCounters, ImdsState } from '../imds/emulator.ts';
-import { FORBIDDEN_NETNS_ENV, GUARD_NODE_ARGS } from '../network-guard.ts';
+import { FORBIDDEN_NETNS_ENV, GUARD_NODE_ARGS } from '../shared/network-guard.ts';
 import type { AppSdkOutcome } from './app-sdk-probe.ts';
 import type { Ec2AwsSideInfo } from './ec2-aws-side.ts';
 import {

@@ -10,7 +10,7 @@ import {
   type ImdsEmulator,
   startImdsEmulator,
 } from '../../ground/imds/emulator.ts';
-import { GUARD_NODE_ARGS } from '../../ground/network-guard.ts';
+import { GUARD_NODE_ARGS } from '../../ground/shared/network-guard.ts';
 import { raw, withImdsEnv } from './imds-sts-helpers.ts';
 
 const TTL = 'X-aws-ec2-metadata-token-ttl-seconds';

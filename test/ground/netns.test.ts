@@ -13,7 +13,7 @@ import {
   type Topology,
 } from '../../ground/netns/netns.ts';
 import { spawnTracked } from '../../ground/netns/proc.ts';
-import { FORBIDDEN_NETNS_ENV, GUARD_NODE_ARGS } from '../../ground/network-guard.ts';
+import { FORBIDDEN_NETNS_ENV, GUARD_NODE_ARGS } from '../../ground/shared/network-guard.ts';
 import { processAlive } from '../../ground/shared/process.ts';
 
 // The project's IMDS emulator, bound to the real metadata address inside the

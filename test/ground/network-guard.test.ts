@@ -12,7 +12,7 @@ import {
   GUARD_MARK,
   GUARD_NODE_ARGS,
   METADATA_ADDRESSES,
-} from '../../ground/network-guard.ts';
+} from '../../ground/shared/network-guard.ts';
 import { getText, waitUntil } from '../reliability/support/http.ts';
 import {
   baseEnv,

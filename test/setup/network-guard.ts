@@ -2,7 +2,7 @@
 // metadata addresses, and nothing from the developer's machine (keys,
 // profiles, proxies) may leak into what the SDK resolves. Processes the tests
 // spawn get the same guard by `--import` (GUARD_NODE_ARGS).
-import { installNetworkGuard } from '../../ground/network-guard.ts';
+import { installNetworkGuard } from '../../ground/shared/network-guard.ts';
 
 installNetworkGuard('a test');
 

@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { GUARD_NODE_ARGS } from '../../../ground/network-guard.ts';
+import { GUARD_NODE_ARGS } from '../../../ground/shared/network-guard.ts';
 import { getText } from './http.ts';
 
 export interface SidecarProcess {
