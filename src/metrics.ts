@@ -2,6 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { HealthStore } from './engine/store.ts';
 import { type CheckResult, STEP_NAMES } from './model/check.ts';
 import type { Config } from './model/config.ts';
+import { TARGET_LABEL_NAMES, type TargetLabels, targetLabels } from './target-info.ts';
 
 // Probe latencies: a local IMDS answers in ~1 ms, an S3 PUT across a region in ~100 ms,
 // a hop-limit fallback costs 1 s and a deadline 5 s.
@@ -20,8 +21,12 @@ export class Metrics {
   private readonly lastSuccess: Gauge<'check'>;
   private readonly expiration: Gauge<'source'>;
   private readonly clockOffset: Gauge;
+  private readonly targetInfo: Gauge<keyof TargetLabels>;
+  private readonly config: Config;
+  private target = '';
 
   constructor(config: Config, version: string) {
+    this.config = config;
     const registers = [this.registry];
     // The event-loop monitor samples every 10 ms by default: most of an idle
     // sidecar's CPU. A second is plenty for a process that works twice a minute.
@@ -92,6 +97,13 @@ export class Metrics {
       labelNames: ['version', 'node'],
       registers,
     }).set({ version, node: process.version }, 1);
+    this.targetInfo = new Gauge({
+      name: 's3_health_target_info',
+      help: 'What this sidecar probes (bucket, region, role, account, credential source); empty until known.',
+      labelNames: TARGET_LABEL_NAMES,
+      registers,
+    });
+    this.setTarget(targetLabels(config, {}));
 
     // Every series exists from the start (as blackbox_exporter pre-creates its
     // phases), so a dashboard never shows "no data" for a check that is merely healthy.
@@ -141,5 +153,15 @@ export class Metrics {
       );
     }
     if (clockOffsetSeconds !== undefined) this.clockOffset.set(clockOffsetSeconds);
+    this.setTarget(targetLabels(this.config, snap.facts));
+  }
+
+  /** Exactly one series at any time, so `* on (instance) group_left (bucket)` joins never go many-to-many. */
+  private setTarget(labels: TargetLabels): void {
+    const key = JSON.stringify(labels);
+    if (key === this.target) return;
+    this.target = key;
+    this.targetInfo.reset();
+    this.targetInfo.set(labels, 1);
   }
 }

@@ -30,6 +30,7 @@ const SPEC_SERIES = new Set([
   's3_health_credentials_expiration_timestamp_seconds',
   's3_health_clock_offset_seconds',
   's3_health_build_info',
+  's3_health_target_info',
 ]);
 
 function histogram(name: string): string[] {
@@ -186,6 +187,7 @@ describe('deploy/prometheus', () => {
       'S3HealthProbesStale',
       'S3HealthS3Slow',
       'S3HealthClockSkew',
+      'S3HealthFleetRoundTripFailing',
     ]);
     // Each alert_rule_test entry names one alert and says what it expects.
     const cases = readFileSync(ALERT_TESTS, 'utf8')
@@ -204,17 +206,26 @@ describe('deploy/prometheus', () => {
     const rules = readFileSync(ALERTS, 'utf8')
       .split(/^\s*- alert:/m)
       .slice(1);
-    expect(rules.length).toBeGreaterThanOrEqual(8);
+    expect(rules.length).toBeGreaterThanOrEqual(9);
     for (const rule of rules) {
-      const name = rule.trim().split(/\s/)[0];
+      const name = rule.trim().split(/\s/)[0] ?? '';
       expect(rule, `${name} severity`).toMatch(/severity:\s*(critical|warning)\b/);
       expect(rule, `${name} for`).toMatch(/\bfor:\s*\d+m\b/);
       for (const key of ['summary', 'description', 'action']) {
         expect(rule, `${name} ${key}`).toMatch(new RegExp(`^\\s+${key}:`, 'm'));
       }
-      expect(rule, `${name} runbook_url`).toMatch(
-        /runbook_url: (["'])http:\/\/\{\{[^"']*\$labels\.instance[^"']*\}\}\/diagnose\1/,
-      );
+      if (name.startsWith('S3HealthFleet')) {
+        // A fleet page has no instance of its own: it links to the /diagnose of
+        // one failing host of its bucket, looked up when the alert fires.
+        expect(rule, `${name} runbook_url`).toMatch(
+          /runbook_url: >-\s+http:\/\/\{\{ with printf[\s\S]*label "instance" \}\}[\s\S]*\/diagnose\n/,
+        );
+        expect(rule, `${name} groups by bucket`).toMatch(/count by \(bucket\)/);
+      } else {
+        expect(rule, `${name} runbook_url`).toMatch(
+          /runbook_url: (["'])http:\/\/\{\{[^"']*\$labels\.instance[^"']*\}\}\/diagnose\1/,
+        );
+      }
     }
   });
 

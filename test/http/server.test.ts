@@ -121,6 +121,7 @@ describe('after cycles on a healthy ground', () => {
       's3_health_clock_offset_seconds',
       's3_health_credentials_expiration_timestamp_seconds',
       's3_health_step_duration_seconds',
+      's3_health_target_info',
       's3_health_up',
     ]);
     expect(text).toMatch(/^s3_health_up 1$/m);
@@ -129,6 +130,10 @@ describe('after cycles on a healthy ground', () => {
       /^s3_health_credentials_expiration_timestamp_seconds\{source="imds"\} \d+/m,
     );
     expect(text).toMatch(/^process_resident_memory_bytes /m);
+    // The ground's IMDS names region, role and account; credentials came from IMDS.
+    expect(text.split('\n').filter((l) => l.startsWith('s3_health_target_info'))).toEqual([
+      `s3_health_target_info{bucket="${ground.bucket}",region="eu-west-1",role="s3-health-demo-role",account="123456789012",source="imds"} 1`,
+    ]);
     const file = join(tmpdir(), `s3h-metrics-${process.pid}.txt`);
     writeFileSync(file, text);
     const r = spawnSync('sh', ['-c', `promtool check metrics < ${file}`], { encoding: 'utf8' });
