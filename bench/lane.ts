@@ -40,6 +40,8 @@ export interface SidecarOptions {
   env?: Record<string, string>;
   /** node flags before the script, e.g. --cpu-prof */
   nodeArgs?: string[];
+  /** what node runs; default the sources, src/cli.ts (bench/startup.ts also runs the bundle) */
+  script?: string;
 }
 
 export interface Sidecar {
@@ -71,7 +73,7 @@ export async function spawnSidecar(lane: Lane, opts: SidecarOptions): Promise<Si
     };
     const proc = spawnNode(
       `sidecar-${lane.name}`,
-      [...(opts.nodeArgs ?? []), 'src/cli.ts', 'serve'],
+      [...(opts.nodeArgs ?? []), opts.script ?? 'src/cli.ts', 'serve'],
       env,
     );
     const url = `http://127.0.0.1:${port}`;

@@ -10,7 +10,7 @@ case "$(node --version)" in v24.*) ;; *) echo "[test] Node 24 required (npm ci i
 npx biome check .
 node scripts/dependency-rules.ts
 npx tsc -p tsconfig.json --noEmit
-npx tsc -p tsconfig.build.json
+npm run build --silent
 npx vitest run "$@"
 if [ -d test/system ] && ls test/system/*.test.ts >/dev/null 2>&1; then
   npx vitest run --config vitest.system.config.ts
