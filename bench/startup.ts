@@ -228,9 +228,11 @@ Each lever, medians of this run: bundling (one ${fmt(b.bytes / 1e6, 1)} MB file 
 
 // Alone: its own radosgw and lane, stopped by PID at the end.
 if (import.meta.main) {
+  const { installNetworkGuard } = await import('../ground/shared/network-guard.ts');
+  installNetworkGuard('the start-up bench');
   process.env.AWS_EC2_METADATA_DISABLED = 'true';
-  const { startRadosgw } = await import('../ground/radosgw.ts');
-  const { withProbeRole } = await import('../ground/rgw-info.ts');
+  const { startRadosgw } = await import('../ground/radosgw/radosgw.ts');
+  const { withProbeRole } = await import('../ground/radosgw/info.ts');
   const { startLane } = await import('./lane.ts');
   const { stopAll } = await import('./procs.ts');
   const rgw = await startRadosgw();
