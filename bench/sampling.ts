@@ -18,7 +18,7 @@ export async function sample(s: Sidecar, t0: number): Promise<Sample> {
   const m = (await getText(`${s.url}/metrics`, 5000)).body;
   return {
     t: performance.now() - t0,
-    cycles: metricValue(m, 's3_health_check_duration_seconds_count{check="environment"}') ?? 0,
+    cycles: metricValue(m, 's3_health_cycles_total') ?? 0,
     heapUsed: metricValue(m, 'nodejs_heap_size_used_bytes') ?? Number.NaN,
     rss: rssBytes(s.proc.pid),
     cpu: cpuSeconds(s.proc.pid),

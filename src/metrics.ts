@@ -1,21 +1,46 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { HealthStore } from './engine/store.ts';
-import { type CheckResult, STEP_NAMES } from './model/check.ts';
+import { registerProcessMetrics } from './metrics-process.ts';
+import { type CheckName, type CheckResult, STEP_NAMES } from './model/check.ts';
 import type { Config } from './model/config.ts';
 import { TARGET_LABEL_NAMES, type TargetLabels, targetLabels } from './target-info.ts';
+
+/**
+ * Steps with a duration series. The environment check's steps are a lint of
+ * process.env that takes microseconds and touches no network: only the check's
+ * own duration is exported for it.
+ */
+export const TIMED_STEPS: Record<CheckName, readonly string[]> = {
+  ...STEP_NAMES,
+  environment: [],
+};
 
 // Probe latencies: a local IMDS answers in ~1 ms, an S3 PUT across a region in ~100 ms,
 // a hop-limit fallback costs 1 s and a deadline 5 s.
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/** The SPEC's series; label values only ever come from fixed sets (checks, steps, reasons). */
+/**
+ * How long a rendered exposition is served before it is rendered again. A
+ * cycle invalidates it at once, so no value served is older than this window
+ * (the scrape-time values: staleness verdicts, process CPU and memory).
+ */
+export const EXPOSITION_MAX_AGE_MS = 1000;
+
+/**
+ * The SPEC's series, sized for a fleet (SPEC §5: at most 80 series by
+ * default). Durations are gauges of the last run, as blackbox_exporter's
+ * probe_*_duration_seconds; histograms, 13 buckets per check and step, are
+ * opt-in. Label values only ever come from fixed sets (checks, steps, reasons).
+ */
 export class Metrics {
   readonly registry = new Registry();
   private readonly up: Gauge;
   private readonly success: Gauge<'check'>;
   private readonly warning: Gauge<'check'>;
-  private readonly checkDuration: Histogram<'check'>;
-  private readonly stepDuration: Histogram<'check' | 'step'>;
+  private readonly checkDuration: Gauge<'check'>;
+  private readonly stepDuration: Gauge<'check' | 'step'>;
+  private readonly checkLatency?: Histogram<'check'>;
+  private readonly stepLatency?: Histogram<'check' | 'step'>;
   private readonly failures: Counter<'check' | 'reason'>;
   private readonly consecutive: Gauge<'check'>;
   private readonly lastSuccess: Gauge<'check'>;
@@ -24,13 +49,16 @@ export class Metrics {
   private readonly targetInfo: Gauge<keyof TargetLabels>;
   private readonly config: Config;
   private target = '';
+  private readonly cycles: Counter;
+  private cached?: { at: number; body: Buffer };
+  private rendering?: Promise<Buffer>;
+  /** Bumped by every cycle, so a render that raced one is not cached. */
+  private generation = 0;
 
   constructor(config: Config, version: string) {
     this.config = config;
     const registers = [this.registry];
-    // The event-loop monitor samples every 10 ms by default: most of an idle
-    // sidecar's CPU. A second is plenty for a process that works twice a minute.
-    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1000 });
+    registerProcessMetrics(this.registry);
     this.up = new Gauge({
       name: 's3_health_up',
       help: '1 when the overall verdict is not fail.',
@@ -48,23 +76,39 @@ export class Metrics {
       labelNames: ['check'],
       registers,
     });
-    this.checkDuration = new Histogram({
+    this.checkDuration = new Gauge({
       name: 's3_health_check_duration_seconds',
-      help: 'Duration of one run of a check.',
+      help: 'Duration of the last run of the check (a run blocked by an earlier check keeps the previous value).',
       labelNames: ['check'],
-      buckets: BUCKETS,
       registers,
     });
-    this.stepDuration = new Histogram({
+    this.stepDuration = new Gauge({
       name: 's3_health_step_duration_seconds',
-      help: 'Duration of one step of a check.',
+      help: 'Duration of the last run of the step.',
       labelNames: ['check', 'step'],
-      buckets: BUCKETS,
       registers,
     });
+    if (config.metricsHistograms) {
+      this.checkLatency = new Histogram({
+        name: 's3_health_check_latency_seconds',
+        help: 'Durations of the runs of a check (S3_HEALTH_METRICS_HISTOGRAMS).',
+        labelNames: ['check'],
+        buckets: BUCKETS,
+        registers,
+      });
+      this.stepLatency = new Histogram({
+        name: 's3_health_step_latency_seconds',
+        help: 'Durations of the runs of a step (S3_HEALTH_METRICS_HISTOGRAMS).',
+        labelNames: ['check', 'step'],
+        buckets: BUCKETS,
+        registers,
+      });
+    }
+    // Created on a (check, reason) pair's first failure only: a healthy host
+    // exports none, and the pairs are bounded by the fixed reason set.
     this.failures = new Counter({
       name: 's3_health_check_failures_total',
-      help: 'Failed runs of a check, by classified reason.',
+      help: 'Failed runs of a check, by classified reason (a series appears at its first failure).',
       labelNames: ['check', 'reason'],
       registers,
     });
@@ -91,6 +135,11 @@ export class Metrics {
       help: "The SDK's correction of the local clock from AWS answers (0 = in sync).",
       registers,
     });
+    this.cycles = new Counter({
+      name: 's3_health_cycles_total',
+      help: 'Probe cycles completed (a stuck prober stops counting).',
+      registers,
+    });
     new Gauge({
       name: 's3_health_build_info',
       help: 'Version of s3-health and of Node.js.',
@@ -105,15 +154,21 @@ export class Metrics {
     });
     this.setTarget(targetLabels(config, {}));
 
-    // Every series exists from the start (as blackbox_exporter pre-creates its
-    // phases), so a dashboard never shows "no data" for a check that is merely healthy.
+    // Every per-check series exists from the start (as blackbox_exporter
+    // pre-creates its phases), so a dashboard never shows "no data" for a
+    // check that is merely healthy.
     this.up.set(0);
+    this.cycles.inc(0);
     for (const check of config.checks) {
       this.success.set({ check }, 0);
       this.warning.set({ check }, 0);
       this.consecutive.set({ check }, 0);
-      this.checkDuration.zero({ check });
-      for (const step of STEP_NAMES[check]) this.stepDuration.zero({ check, step });
+      this.checkDuration.set({ check }, 0);
+      this.checkLatency?.zero({ check });
+      for (const step of TIMED_STEPS[check]) {
+        this.stepDuration.set({ check, step }, 0);
+        this.stepLatency?.zero({ check, step });
+      }
     }
     this.clockOffset.set(0);
   }
@@ -122,17 +177,24 @@ export class Metrics {
   observe(results: Iterable<CheckResult>, store: HealthStore): void {
     for (const r of results) {
       if (r.reason === 'blocked') continue;
-      this.checkDuration.observe({ check: r.check }, r.durationMs / 1000);
+      const seconds = r.durationMs / 1000;
+      this.checkDuration.set({ check: r.check }, seconds);
+      this.checkLatency?.observe({ check: r.check }, seconds);
+      const timed = TIMED_STEPS[r.check];
       for (const s of r.steps) {
-        if (s.status === 'skipped') continue;
-        this.stepDuration.observe({ check: r.check, step: s.name }, s.durationMs / 1000);
+        if (s.status === 'skipped' || !timed.includes(s.name)) continue;
+        this.stepDuration.set({ check: r.check, step: s.name }, s.durationMs / 1000);
+        this.stepLatency?.observe({ check: r.check, step: s.name }, s.durationMs / 1000);
       }
       if (r.status === 'fail' && r.reason) this.failures.inc({ check: r.check, reason: r.reason });
     }
+    this.cycles.inc();
     this.refresh(store);
+    this.generation++;
+    this.cached = undefined;
   }
 
-  /** Verdicts are time-dependent (staleness), so they are also refreshed at scrape time. */
+  /** Verdicts are time-dependent (staleness), so they are also refreshed at render time. */
   refresh(store: HealthStore): void {
     const snap = store.snapshot();
     this.up.set(snap.status === 'fail' ? 0 : 1);
@@ -163,5 +225,31 @@ export class Metrics {
     this.target = key;
     this.targetInfo.reset();
     this.targetInfo.set(labels, 1);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /**
+   * The exposition as bytes, rendered at most once per EXPOSITION_MAX_AGE_MS
+   * and after every cycle; concurrent scrapes share one render. Rendering
+   * afresh per scrape made /metrics 0.04x a route serving the same bytes.
+   */
+  exposition(store: HealthStore, now: number = performance.now()): Promise<Buffer> {
+    const hit = this.cached;
+    if (hit && now - hit.at < EXPOSITION_MAX_AGE_MS) return Promise.resolve(hit.body);
+    this.rendering ??= this.render(store, now).finally(() => {
+      this.rendering = undefined;
+    });
+    return this.rendering;
+  }
+
+  private async render(store: HealthStore, at: number): Promise<Buffer> {
+    const generation = this.generation;
+    this.refresh(store);
+    const body = Buffer.from(await this.registry.metrics());
+    if (generation === this.generation) this.cached = { at, body };
+    return body;
   }
 }

@@ -70,6 +70,7 @@ describe('bad configuration', () => {
       S3_HEALTH_CHECKS: 'imds,dns',
       S3_HEALTH_SSE: 'rot13',
       S3_HEALTH_DIAGNOSE_TOKEN: 'zq7-tiny',
+      S3_HEALTH_METRICS_HISTOGRAMS: 'yes',
     });
     expect(r.code).toBe(78);
     for (const v of [
@@ -78,10 +79,11 @@ describe('bad configuration', () => {
       'S3_HEALTH_CHECKS',
       'S3_HEALTH_SSE',
       'S3_HEALTH_DIAGNOSE_TOKEN',
+      'S3_HEALTH_METRICS_HISTOGRAMS',
     ]) {
       expect(r.stderr).toContain(v);
     }
-    expect(r.stderr).toContain('5 problems');
+    expect(r.stderr).toContain('6 problems');
     expect(r.stderr).not.toContain('zq7-tiny');
     expect(r.stdout).not.toContain('listening');
   });

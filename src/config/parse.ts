@@ -288,6 +288,7 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
       '16-256 printable ASCII characters without spaces',
     );
   }
+  const metricsHistograms = r.bool('S3_HEALTH_METRICS_HISTOGRAMS', false);
   const logLevel: LogLevel = r.oneOf('S3_HEALTH_LOG_LEVEL', LOG_LEVELS) ?? 'info';
 
   const known = new Set([
@@ -308,6 +309,7 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
     'S3_HEALTH_CREDENTIALS_WARN_SECONDS',
     'S3_HEALTH_CREDENTIALS_FAIL_SECONDS',
     'S3_HEALTH_DIAGNOSE_TOKEN',
+    'S3_HEALTH_METRICS_HISTOGRAMS',
     'S3_HEALTH_LOG_LEVEL',
   ]);
   // A typo in an S3_HEALTH_ name would otherwise silently fall back to a default.
@@ -342,6 +344,7 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
       credentialsWarnSeconds,
       credentialsFailSeconds,
       diagnoseToken,
+      metricsHistograms,
       logLevel,
       aws,
     },

@@ -55,6 +55,8 @@ export interface Config {
   credentialsWarnSeconds: number;
   credentialsFailSeconds: number;
   diagnoseToken?: string;
+  /** Also export duration histograms (SPEC §5: opt-in, they multiply the series). */
+  metricsHistograms: boolean;
   logLevel: LogLevel;
   aws: AwsEnv;
 }

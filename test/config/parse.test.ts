@@ -48,6 +48,7 @@ describe('defaults', () => {
       forcePathStyle: false,
       credentialsWarnSeconds: 900,
       credentialsFailSeconds: 300,
+      metricsHistograms: false,
       logLevel: 'info',
     });
     for (const unset of ['sse', 'kmsKeyId', 'expectedAccount', 'expectedRole', 'diagnoseToken']) {
@@ -185,6 +186,16 @@ const CASES: VarCase[] = [
       ['0', { forcePathStyle: false }],
     ],
     invalid: [['yes'], ['on'], ['2'], ['t']],
+  },
+  {
+    name: 'S3_HEALTH_METRICS_HISTOGRAMS',
+    valid: [
+      ['true', { metricsHistograms: true }],
+      ['1', { metricsHistograms: true }],
+      ['False', { metricsHistograms: false }],
+      ['0', { metricsHistograms: false }],
+    ],
+    invalid: [['yes'], ['histograms'], ['2'], ['off']],
   },
   {
     name: 'S3_HEALTH_EXPECTED_ACCOUNT',
@@ -541,6 +552,7 @@ const ALL_VARS = [
   'S3_HEALTH_SSE',
   'S3_HEALTH_KMS_KEY_ID',
   'S3_HEALTH_S3_FORCE_PATH_STYLE',
+  'S3_HEALTH_METRICS_HISTOGRAMS',
   'S3_HEALTH_EXPECTED_ACCOUNT',
   'S3_HEALTH_EXPECTED_ROLE',
   'S3_HEALTH_DIAGNOSE_TOKEN',
@@ -574,6 +586,8 @@ function acceptedValueIsValid(name: string, value: string, c: Config): boolean {
       return c.kmsKeyId === v && c.sse === 'aws:kms';
     case 'S3_HEALTH_S3_FORCE_PATH_STYLE':
       return c.forcePathStyle === ['true', '1'].includes(v.toLowerCase());
+    case 'S3_HEALTH_METRICS_HISTOGRAMS':
+      return c.metricsHistograms === ['true', '1'].includes(v.toLowerCase());
     case 'S3_HEALTH_EXPECTED_ACCOUNT':
       return c.expectedAccount === v && /^\d{12}$/.test(v);
     case 'S3_HEALTH_EXPECTED_ROLE':
