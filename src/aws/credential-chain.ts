@@ -1,7 +1,6 @@
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { AwsEnv } from '../model/config.ts';
-import { explainChainFailure } from './credential-explain.ts';
 import { containerPlan } from './credential-platform.ts';
 
 export type CredentialSource =
@@ -95,6 +94,8 @@ export async function resolveDefaultChain(
     identity = await provider();
   } catch (e) {
     // On ECS and EKS the chain's own error rarely says why; ask once more, bounded.
+    // Loaded on failure only: a healthy start never reads the platform probes.
+    const { explainChainFailure } = await import('./credential-explain.ts');
     throw await explainChainFailure(e, env);
   }
   const raw = identity as unknown as Record<string, unknown>;
