@@ -210,94 +210,102 @@ function stableId(prefix: string, seed: string): string {
   return out;
 }
 
-export async function startImdsEmulator(opts: ImdsEmulatorOptions = {}): Promise<ImdsEmulator> {
-  const host = opts.host ?? '127.0.0.1';
-  const identity = resolveIdentity(opts.identity);
-  const cache = new CredentialCache(
-    opts.credentials ?? fakeCredentialSource,
-    (opts.refreshBeforeSeconds ?? 300) * 1000,
-  );
-  const log = opts.log ?? (() => {});
-  const startedAt = new Date();
-  const tokens = new Map<string, number>();
-  const delays = new Delays();
-  const listeners: Array<(c: EmulatorCreds) => void> = [];
-  const handedOut = new Map<string, EmulatorCreds>();
-  let fault: ImdsFault = 'none';
-  let delayMs = 2000;
-  let frozenExpiration: Date | undefined;
-  let tokensRequired = opts.tokensRequired ?? false;
-  let counters: ImdsCounters = { tokenPuts: 0, gets: 0, tokenlessGets: 0, byPath: {} };
+/** What one running emulator holds and the control plane changes. */
+interface Instance {
+  readonly identity: ImdsIdentity;
+  readonly cache: CredentialCache;
+  readonly log: (message: string) => void;
+  readonly startedAt: Date;
+  /** token -> expiry (ms since epoch) */
+  readonly tokens: Map<string, number>;
+  readonly delays: Delays;
+  readonly listeners: Array<(c: EmulatorCreds) => void>;
+  readonly handedOut: Map<string, EmulatorCreds>;
+  fault: ImdsFault;
+  delayMs: number;
+  frozenExpiration: Date | undefined;
+  tokensRequired: boolean;
+  counters: ImdsCounters;
+}
 
-  const send = (
-    res: ServerResponse,
-    status: number,
-    body: string,
-    headers: Record<string, string> = {},
-  ) => {
-    const buf = Buffer.from(body, 'utf8');
-    res.writeHead(status, {
-      'Content-Type': 'text/plain',
-      'Content-Length': String(buf.length),
-      Server: 'EC2ws',
-      ...headers,
-    });
-    res.end(buf);
+const noCounters = (): ImdsCounters => ({ tokenPuts: 0, gets: 0, tokenlessGets: 0, byPath: {} });
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  const buf = Buffer.from(body, 'utf8');
+  res.writeHead(status, {
+    'Content-Type': 'text/plain',
+    'Content-Length': String(buf.length),
+    Server: 'EC2ws',
+    ...headers,
+  });
+  res.end(buf);
+}
+
+function sendError(res: ServerResponse, status: number, headers?: Record<string, string>): void {
+  send(res, status, errorPage(status), headers);
+}
+
+function streamHuge(req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, { 'Content-Type': 'text/plain', Server: 'EC2ws' });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  // Endless, but paced by the reader: stops when the client or close() drops the socket.
+  const pump = () => {
+    while (!res.destroyed && res.write(HUGE_CHUNK)) {}
   };
-  const sendError = (res: ServerResponse, status: number, headers?: Record<string, string>) =>
-    send(res, status, errorPage(status), headers);
+  res.on('drain', pump);
+  pump();
+}
 
-  const streamHuge = (req: IncomingMessage, res: ServerResponse) => {
-    res.writeHead(200, { 'Content-Type': 'text/plain', Server: 'EC2ws' });
-    if (req.method === 'HEAD') {
-      res.end();
-      return;
-    }
-    // Endless, but paced by the reader: stops when the client or close() drops the socket.
-    const pump = () => {
-      while (!res.destroyed && res.write(HUGE_CHUNK)) {}
-    };
-    res.on('drain', pump);
-    pump();
-  };
+function handOut(inst: Instance, creds: EmulatorCreds): void {
+  const prev = inst.handedOut.get(creds.accessKeyId);
+  if (prev && prev.expiration.getTime() === creds.expiration.getTime()) return;
+  inst.handedOut.set(creds.accessKeyId, creds);
+  for (const l of inst.listeners) l(creds);
+}
 
-  const handOut = (creds: EmulatorCreds) => {
-    const prev = handedOut.get(creds.accessKeyId);
-    if (prev && prev.expiration.getTime() === creds.expiration.getTime()) return;
-    handedOut.set(creds.accessKeyId, creds);
-    for (const l of listeners) l(creds);
-  };
+function roleErrorJson(identity: ImdsIdentity): string {
+  return imdsJson({
+    Code: 'AssumeRoleUnauthorizedAccess',
+    Message: `EC2 cannot assume the role ${identity.roleName}.  Please see documentation at http://docs.amazonwebservices.com/IAM/latest/UserGuide/RolesTroubleshooting.html.`,
+    LastUpdated: imdsTime(new Date()),
+  });
+}
 
-  const roleErrorJson = () =>
-    imdsJson({
-      Code: 'AssumeRoleUnauthorizedAccess',
-      Message: `EC2 cannot assume the role ${identity.roleName}.  Please see documentation at http://docs.amazonwebservices.com/IAM/latest/UserGuide/RolesTroubleshooting.html.`,
-      LastUpdated: imdsTime(new Date()),
-    });
-
-  const iamInfo: Leaf = async () => {
-    if (fault === 'role-error') return ok(roleErrorJson());
+function iamInfo(inst: Instance): Leaf {
+  const { identity } = inst;
+  return async () => {
+    if (inst.fault === 'role-error') return ok(roleErrorJson(identity));
     return ok(
       imdsJson({
         Code: 'Success',
-        LastUpdated: imdsTime(cache.peek()?.lastUpdated ?? startedAt),
+        LastUpdated: imdsTime(inst.cache.peek()?.lastUpdated ?? inst.startedAt),
         InstanceProfileArn: `arn:aws:iam::${identity.accountId}:instance-profile/${identity.roleName}`,
         InstanceProfileId: stableId('AIPA', `${identity.accountId}/${identity.roleName}`),
       }),
     );
   };
+}
 
-  const roleCredentials: Leaf = async () => {
-    if (fault === 'role-error') return ok(roleErrorJson());
+function roleCredentials(inst: Instance): Leaf {
+  return async () => {
+    if (inst.fault === 'role-error') return ok(roleErrorJson(inst.identity));
     let held: CachedCreds;
     try {
       // While an expiry fault is on, EC2 is pretending it cannot rotate.
-      held = await cache.get({ refresh: frozenExpiration === undefined });
+      held = await inst.cache.get({ refresh: inst.frozenExpiration === undefined });
     } catch (err) {
-      log(`credential source failed: ${err instanceof Error ? err.message : String(err)}`);
+      inst.log(`credential source failed: ${err instanceof Error ? err.message : String(err)}`);
       return { status: 500, body: errorPage(500) };
     }
-    const expiration = new Date(imdsTime(frozenExpiration ?? held.creds.expiration));
+    const expiration = new Date(imdsTime(inst.frozenExpiration ?? held.creds.expiration));
     const body = imdsJson({
       Code: 'Success',
       LastUpdated: imdsTime(held.lastUpdated),
@@ -307,12 +315,14 @@ export async function startImdsEmulator(opts: ImdsEmulatorOptions = {}): Promise
       Token: held.creds.sessionToken,
       Expiration: imdsTime(expiration),
     });
-    if (fault === 'malformed') return ok(body.slice(0, Math.floor(body.length / 2)));
-    handOut({ ...held.creds, expiration });
+    if (inst.fault === 'malformed') return ok(body.slice(0, Math.floor(body.length / 2)));
+    handOut(inst, { ...held.creds, expiration });
     return ok(body);
   };
+}
 
-  const identityDocument: Leaf = async () =>
+function identityDocument(identity: ImdsIdentity, startedAt: Date): Leaf {
+  return async () =>
     ok(
       imdsJson({
         accountId: identity.accountId,
@@ -332,130 +342,204 @@ export async function startImdsEmulator(opts: ImdsEmulatorOptions = {}): Promise
         version: '2017-09-30',
       }),
     );
+}
 
-  const tree = (): Tree => {
-    const metaData: Tree = {
-      'ami-id': text('ami-0abcdef1234567890'),
-      hostname: text('ip-172-31-16-10.ec2.internal'),
-      'instance-id': text(identity.instanceId),
-      'instance-type': text('t3.micro'),
-      'local-hostname': text('ip-172-31-16-10.ec2.internal'),
-      'local-ipv4': text('172.31.16.10'),
-      placement: {
-        'availability-zone': text(identity.availabilityZone),
-        region: text(identity.region),
-      },
-    };
-    // With no role attached, the whole iam category is absent (404), as on EC2.
-    if (fault !== 'no-role') {
-      metaData.iam = {
-        info: iamInfo,
-        'security-credentials': { [identity.roleName]: roleCredentials },
-      };
-    }
-    return {
-      'meta-data': metaData,
-      dynamic: { 'instance-identity': { document: identityDocument } },
-    };
+/** The metadata tree as it stands now (the no-role fault removes a branch). */
+function metadataTree(inst: Instance): Tree {
+  const { identity } = inst;
+  const metaData: Tree = {
+    'ami-id': text('ami-0abcdef1234567890'),
+    hostname: text('ip-172-31-16-10.ec2.internal'),
+    'instance-id': text(identity.instanceId),
+    'instance-type': text('t3.micro'),
+    'local-hostname': text('ip-172-31-16-10.ec2.internal'),
+    'local-ipv4': text('172.31.16.10'),
+    placement: {
+      'availability-zone': text(identity.availabilityZone),
+      region: text(identity.region),
+    },
   };
+  // With no role attached, the whole iam category is absent (404), as on EC2.
+  if (inst.fault !== 'no-role') {
+    metaData.iam = {
+      info: iamInfo(inst),
+      'security-credentials': { [identity.roleName]: roleCredentials(inst) },
+    };
+  }
+  return {
+    'meta-data': metaData,
+    dynamic: { 'instance-identity': { document: identityDocument(identity, inst.startedAt) } },
+  };
+}
 
-  const listing = (dir: Tree, slashDirs: boolean): string =>
-    Object.keys(dir)
-      .sort()
-      .map((k) => (slashDirs && typeof dir[k] !== 'function' ? `${k}/` : k))
-      .join('\n');
+function listing(dir: Tree, slashDirs: boolean): string {
+  return Object.keys(dir)
+    .sort()
+    .map((k) => (slashDirs && typeof dir[k] !== 'function' ? `${k}/` : k))
+    .join('\n');
+}
 
-  const lookup = async (path: string): Promise<Answer> => {
-    if (path === '/') return ok(API_VERSIONS.join('\n'));
-    const [version, ...rest] = path.slice(1).split('/');
-    if (version === undefined || !API_VERSIONS.includes(version)) {
+async function lookup(inst: Instance, path: string): Promise<Answer> {
+  if (path === '/') return ok(API_VERSIONS.join('\n'));
+  const [version, ...rest] = path.slice(1).split('/');
+  if (version === undefined || !API_VERSIONS.includes(version)) {
+    return { status: 404, body: errorPage(404) };
+  }
+  const segments = rest.filter((s) => s !== '');
+  let node: Tree | Leaf = metadataTree(inst);
+  for (const seg of segments) {
+    if (typeof node === 'function' || !Object.hasOwn(node, seg)) {
       return { status: 404, body: errorPage(404) };
     }
-    const segments = rest.filter((s) => s !== '');
-    let node: Tree | Leaf = tree();
-    for (const seg of segments) {
-      if (typeof node === 'function' || !Object.hasOwn(node, seg)) {
-        return { status: 404, body: errorPage(404) };
-      }
-      const next: Tree | Leaf | undefined = node[seg];
-      if (next === undefined) return { status: 404, body: errorPage(404) };
-      node = next;
-    }
-    if (typeof node === 'function') return node();
-    // The version root lists categories without a slash; deeper lists mark sub-directories.
-    return ok(listing(node, segments.length > 0));
-  };
+    const next: Tree | Leaf | undefined = node[seg];
+    if (next === undefined) return { status: 404, body: errorPage(404) };
+    node = next;
+  }
+  if (typeof node === 'function') return node();
+  // The version root lists categories without a slash; deeper lists mark sub-directories.
+  return ok(listing(node, segments.length > 0));
+}
 
-  const tokenValid = (token: string): boolean => {
-    const expiresAt = tokens.get(token);
-    if (expiresAt === undefined) return false;
-    if (expiresAt <= Date.now()) {
-      tokens.delete(token);
-      return false;
-    }
-    return true;
-  };
+function tokenValid(tokens: Map<string, number>, token: string): boolean {
+  const expiresAt = tokens.get(token);
+  if (expiresAt === undefined) return false;
+  if (expiresAt <= Date.now()) {
+    tokens.delete(token);
+    return false;
+  }
+  return true;
+}
 
-  const issueToken = (ttl: number): string => {
-    if (tokens.size > 1000) {
-      const now = Date.now();
-      for (const [t, exp] of tokens) if (exp <= now) tokens.delete(t);
-    }
-    const token = randomBytes(42).toString('base64');
-    tokens.set(token, Date.now() + ttl * 1000);
-    return token;
-  };
+function issueToken(tokens: Map<string, number>, ttl: number): string {
+  if (tokens.size > 1000) {
+    const now = Date.now();
+    for (const [t, exp] of tokens) if (exp <= now) tokens.delete(t);
+  }
+  const token = randomBytes(42).toString('base64');
+  tokens.set(token, Date.now() + ttl * 1000);
+  return token;
+}
 
-  const handlePut = (req: IncomingMessage, res: ServerResponse, path: string) => {
-    // Hop-limit symptom: the PUT response never makes it back to the caller.
-    if (fault === 'token-blackhole') return;
-    if (fault === 'token-reset') {
-      req.socket.resetAndDestroy();
-      return;
-    }
-    if (path !== TOKEN_PATH) {
-      if (/^\/[^/]+\/api\/token\/?$/.test(path)) return sendError(res, 403);
-      return sendError(res, 405, { Allow: 'GET, HEAD' });
-    }
-    if (headerValue(req, 'x-forwarded-for') !== undefined) return sendError(res, 403);
-    const ttl = parseTtl(headerValue(req, TTL_HEADER));
-    if (ttl === undefined) return sendError(res, 400);
-    send(res, 200, issueToken(ttl), { 'X-aws-ec2-metadata-token-ttl-seconds': String(ttl) });
-  };
+function handlePut(inst: Instance, req: IncomingMessage, res: ServerResponse, path: string) {
+  // Hop-limit symptom: the PUT response never makes it back to the caller.
+  if (inst.fault === 'token-blackhole') return;
+  if (inst.fault === 'token-reset') {
+    req.socket.resetAndDestroy();
+    return;
+  }
+  if (path !== TOKEN_PATH) {
+    if (/^\/[^/]+\/api\/token\/?$/.test(path)) return sendError(res, 403);
+    return sendError(res, 405, { Allow: 'GET, HEAD' });
+  }
+  if (headerValue(req, 'x-forwarded-for') !== undefined) return sendError(res, 403);
+  const ttl = parseTtl(headerValue(req, TTL_HEADER));
+  if (ttl === undefined) return sendError(res, 400);
+  send(res, 200, issueToken(inst.tokens, ttl), {
+    'X-aws-ec2-metadata-token-ttl-seconds': String(ttl),
+  });
+}
 
-  const count = (req: IncomingMessage, method: string, path: string) => {
-    if (method === 'PUT' && path === TOKEN_PATH) counters.tokenPuts++;
-    if (method !== 'GET' && method !== 'HEAD') return;
-    counters.gets++;
-    if (headerValue(req, TOKEN_HEADER) === undefined) counters.tokenlessGets++;
-    counters.byPath[path] = (counters.byPath[path] ?? 0) + 1;
-  };
+function count(counters: ImdsCounters, req: IncomingMessage, method: string, path: string): void {
+  if (method === 'PUT' && path === TOKEN_PATH) counters.tokenPuts++;
+  if (method !== 'GET' && method !== 'HEAD') return;
+  counters.gets++;
+  if (headerValue(req, TOKEN_HEADER) === undefined) counters.tokenlessGets++;
+  counters.byPath[path] = (counters.byPath[path] ?? 0) + 1;
+}
 
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    req.resume();
-    const method = req.method ?? 'GET';
-    const path = new URL(req.url ?? '/', 'http://imds').pathname;
-    count(req, method, path);
-    if (fault === 'hang') return;
-    if (fault === 'disabled') return sendError(res, 403);
-    if (fault === 'throttled') return sendError(res, 429);
-    if (fault === 'slow' && !(await delays.wait(delayMs))) return;
-    if (res.destroyed) return;
-    if (method === 'PUT') return handlePut(req, res, path);
-    if (path === TOKEN_PATH) return sendError(res, 405, { Allow: 'PUT' });
-    if (method !== 'GET' && method !== 'HEAD') return sendError(res, 405, { Allow: 'GET, HEAD' });
-    const token = headerValue(req, TOKEN_HEADER);
-    // A bad token is refused even when tokens are optional; no token only when required.
-    if (token !== undefined ? !tokenValid(token) : tokensRequired) return sendError(res, 401);
-    const answer = await lookup(path);
-    if (res.destroyed) return;
-    if (fault === 'huge-body') return streamHuge(req, res);
-    send(res, answer.status, answer.body);
-  };
+async function handle(inst: Instance, req: IncomingMessage, res: ServerResponse) {
+  req.resume();
+  const method = req.method ?? 'GET';
+  const path = new URL(req.url ?? '/', 'http://imds').pathname;
+  count(inst.counters, req, method, path);
+  const { fault } = inst;
+  if (fault === 'hang') return;
+  if (fault === 'disabled') return sendError(res, 403);
+  if (fault === 'throttled') return sendError(res, 429);
+  if (fault === 'slow' && !(await inst.delays.wait(inst.delayMs))) return;
+  if (res.destroyed) return;
+  if (method === 'PUT') return handlePut(inst, req, res, path);
+  if (path === TOKEN_PATH) return sendError(res, 405, { Allow: 'PUT' });
+  if (method !== 'GET' && method !== 'HEAD') return sendError(res, 405, { Allow: 'GET, HEAD' });
+  const token = headerValue(req, TOKEN_HEADER);
+  // A bad token is refused even when tokens are optional; no token only when required.
+  if (token !== undefined ? !tokenValid(inst.tokens, token) : inst.tokensRequired) {
+    return sendError(res, 401);
+  }
+  const answer = await lookup(inst, path);
+  if (res.destroyed) return;
+  if (inst.fault === 'huge-body') return streamHuge(req, res);
+  send(res, answer.status, answer.body);
+}
 
+function setFault(inst: Instance, next: ImdsFault, fo: ImdsFaultOptions = {}): void {
+  if (!isImdsFault(next)) {
+    throw new Error(`unknown IMDS fault ${String(next)}; one of ${IMDS_FAULTS.join(', ')}`);
+  }
+  inst.fault = next;
+  inst.delayMs = fo.delayMs ?? 2000;
+  inst.frozenExpiration = undefined;
+  if (next === 'credentials-expiring') {
+    inst.frozenExpiration = new Date(Date.now() + (fo.expiresInSeconds ?? 120) * 1000);
+  } else if (next === 'credentials-expired') {
+    inst.frozenExpiration = new Date(Date.now() - Math.abs(fo.expiresInSeconds ?? 600) * 1000);
+  }
+}
+
+function newInstance(opts: ImdsEmulatorOptions): Instance {
+  return {
+    identity: resolveIdentity(opts.identity),
+    cache: new CredentialCache(
+      opts.credentials ?? fakeCredentialSource,
+      (opts.refreshBeforeSeconds ?? 300) * 1000,
+    ),
+    log: opts.log ?? (() => {}),
+    startedAt: new Date(),
+    tokens: new Map(),
+    delays: new Delays(),
+    listeners: [],
+    handedOut: new Map(),
+    fault: 'none',
+    delayMs: 2000,
+    frozenExpiration: undefined,
+    tokensRequired: opts.tokensRequired ?? false,
+    counters: noCounters(),
+  };
+}
+
+/** The emulator's handle: reads and changes `inst`, closes its sockets. */
+function handleOf(inst: Instance, url: string, close: () => Promise<void>): ImdsEmulator {
+  return {
+    url,
+    identity: inst.identity,
+    setFault: (next, fo) => setFault(inst, next, fo),
+    setTokensRequired(required) {
+      inst.tokensRequired = required;
+    },
+    state: () => ({
+      fault: inst.fault,
+      tokensRequired: inst.tokensRequired,
+      delayMs: inst.delayMs,
+      frozenExpiration: inst.frozenExpiration ? imdsTime(inst.frozenExpiration) : null,
+    }),
+    counters: () => ({ ...inst.counters, byPath: { ...inst.counters.byPath } }),
+    resetCounters() {
+      inst.counters = noCounters();
+    },
+    onCredentials(listener) {
+      inst.listeners.push(listener);
+      for (const c of inst.handedOut.values()) listener(c);
+    },
+    close,
+  };
+}
+
+export async function startImdsEmulator(opts: ImdsEmulatorOptions = {}): Promise<ImdsEmulator> {
+  const host = opts.host ?? '127.0.0.1';
+  const inst = newInstance(opts);
   const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      log(`request failed: ${err instanceof Error ? err.message : String(err)}`);
+    handle(inst, req, res).catch((err: unknown) => {
+      inst.log(`request failed: ${err instanceof Error ? err.message : String(err)}`);
       if (!res.headersSent) sendError(res, 500);
       else res.destroy();
     });
@@ -463,53 +547,16 @@ export async function startImdsEmulator(opts: ImdsEmulatorOptions = {}): Promise
   const tracked = trackServer(server);
   const port = await listen(server, opts.port ?? 0, host);
 
-  const setFault = (next: ImdsFault, fo: ImdsFaultOptions = {}) => {
-    if (!isImdsFault(next)) {
-      throw new Error(`unknown IMDS fault ${String(next)}; one of ${IMDS_FAULTS.join(', ')}`);
-    }
-    fault = next;
-    delayMs = fo.delayMs ?? 2000;
-    frozenExpiration = undefined;
-    if (next === 'credentials-expiring') {
-      frozenExpiration = new Date(Date.now() + (fo.expiresInSeconds ?? 120) * 1000);
-    } else if (next === 'credentials-expired') {
-      frozenExpiration = new Date(Date.now() - Math.abs(fo.expiresInSeconds ?? 600) * 1000);
-    }
-  };
-
   let control: ImdsControl | undefined;
-  const emulator: ImdsEmulator = {
-    url: httpUrl(host, port),
-    identity,
-    setFault,
-    setTokensRequired(required) {
-      tokensRequired = required;
-    },
-    state: () => ({
-      fault,
-      tokensRequired,
-      delayMs,
-      frozenExpiration: frozenExpiration ? imdsTime(frozenExpiration) : null,
-    }),
-    counters: () => ({ ...counters, byPath: { ...counters.byPath } }),
-    resetCounters() {
-      counters = { tokenPuts: 0, gets: 0, tokenlessGets: 0, byPath: {} };
-    },
-    onCredentials(listener) {
-      listeners.push(listener);
-      for (const c of handedOut.values()) listener(c);
-    },
-    async close() {
-      delays.cancelAll();
-      await Promise.all([tracked.close(), control?.close()]);
-    },
-  };
-
+  const emulator = handleOf(inst, httpUrl(host, port), async () => {
+    inst.delays.cancelAll();
+    await Promise.all([tracked.close(), control?.close()]);
+  });
   if (opts.controlPort !== undefined) {
     try {
       control = await startImdsControl(
         {
-          setFault: (f, fo) => setFault(f as ImdsFault, fo),
+          setFault: (f, fo) => setFault(inst, f as ImdsFault, fo),
           setTokensRequired: emulator.setTokensRequired,
           counters: emulator.counters,
           resetCounters: emulator.resetCounters,

@@ -161,202 +161,245 @@ export async function startRadosgw(opts: StartOptions = {}): Promise<Radosgw> {
   }
 }
 
-async function startOnce(opts: StartOptions): Promise<Radosgw> {
-  const t0 = performance.now();
-  const phases: Record<string, number> = {};
-  const mark = (phase: string) => {
-    phases[phase] = Math.round(performance.now() - t0);
-  };
+/** One cluster while it starts and runs: its files, its daemons, its CLI sessions. */
+interface Cluster {
+  readonly dir: string;
+  readonly logDir: string;
+  readonly conf: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly layout: CephLayout;
+  readonly keepDir: boolean;
+  readonly daemons: Daemon[];
+  /** Kills CLI tools still waiting on a cluster that failed to start. */
+  readonly startAbort: AbortController;
+  /** Rejects once a daemon exits before stop(): see daemon(). */
+  readonly death: Promise<never>;
+  readonly died: (err: Error) => void;
+  stopping: Promise<void> | undefined;
+  readonly t0: number;
+  readonly phases: Record<string, number>;
+}
+
+/** A fresh directory with ceph.conf for a cluster on newly picked ports. */
+async function newCluster(opts: StartOptions, t0: number): Promise<Cluster> {
   const dir = await mkdtemp(join(tmpdir(), 'radosgw-'));
-  const logDir = join(dir, 'log');
   for (const sub of ['log', 'run', 'mon', 'osd', 'rgw', 'crash']) mkdirSync(join(dir, sub));
 
   const [monV1Port, monV2Port, picked] = await freePorts(3);
   if (monV1Port === undefined || monV2Port === undefined || picked === undefined) {
     throw new Error('no free ports');
   }
-  const rgwPort = opts.port ?? picked;
-  const kmsKeys: Record<string, string> = {
-    'testkey-1': randomBytes(32).toString('base64'),
-    'testkey-2': randomBytes(32).toString('base64'),
-  };
   const layout: CephLayout = {
     dir,
     fsid: randomUUID(),
     monV1Port,
     monV2Port,
-    rgwPort,
+    rgwPort: opts.port ?? picked,
     stsKey: randomBytes(8).toString('hex'),
-    kmsKeys,
+    kmsKeys: {
+      'testkey-1': randomBytes(32).toString('base64'),
+      'testkey-2': randomBytes(32).toString('base64'),
+    },
     ...(opts.rgwConf === undefined ? {} : { rgwExtra: opts.rgwConf }),
   };
   const conf = join(dir, 'ceph.conf');
   writeFileSync(conf, cephConf(layout));
-  const env: NodeJS.ProcessEnv = { ...process.env, CEPH_CONF: conf };
-  // Kills CLI tools still waiting on a cluster that failed to start.
-  const startAbort = new AbortController();
-  const tool = (cmd: string, args: string[], input?: string) =>
-    runTool(cmd, ['-c', conf, ...args], {
-      env,
-      cwd: dir,
-      signal: startAbort.signal,
-      ...(input === undefined ? {} : { input }),
-    });
-  const daemons: Daemon[] = [];
-  let stopping: Promise<void> | undefined;
-  // A daemon dying during start-up (port taken, bad setting) would otherwise
-  // surface only as a CLI connect timeout 30 s later: fail at once instead.
   let died: (err: Error) => void = () => {};
   const death = new Promise<never>((_, reject) => {
     died = reject;
   });
   death.catch(() => {});
-  const daemon = (name: string, cmd: string, args: string[]): Daemon => {
-    const d = spawnDaemon(name, cmd, ['-c', conf, '-f', ...args], {
-      logFile: join(logDir, `${name}.out`),
-      env,
-      cwd: dir,
-    });
-    daemons.push(d);
-    void d.exited.then((how) => {
-      if (stopping === undefined) died(new DaemonDied(`${name} (pid ${d.pid}) exited: ${how}`));
-    });
-    return d;
+  return {
+    dir,
+    logDir: join(dir, 'log'),
+    conf,
+    env: { ...process.env, CEPH_CONF: conf },
+    layout,
+    keepDir: opts.keepDir === true,
+    daemons: [],
+    startAbort: new AbortController(),
+    death,
+    died,
+    stopping: undefined,
+    t0,
+    phases: {},
   };
-  const guard = <T>(step: Promise<T>): Promise<T> => Promise.race([step, death]);
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      // rgw and the OSD need the mon to shut down cleanly: stop in reverse order.
-      for (const d of [...daemons].reverse()) await stopDaemon(d);
-      if (!opts.keepDir) await rm(dir, { recursive: true, force: true });
-    })();
-    return stopping;
-  };
+}
 
-  const admin = newKeys();
-  const endpoint = `http://127.0.0.1:${rgwPort}`;
-  try {
-    const monmap = join(dir, 'monmap');
-    await runTool(
-      'monmaptool',
-      ['--create', '--fsid', layout.fsid, '--addv', MON_ID, monAddrs(layout), monmap],
-      {
-        env,
-        cwd: dir,
-      },
-    );
-    await tool('ceph-mon', ['--mkfs', '-i', MON_ID, '--monmap', monmap]);
-    daemon('mon', 'ceph-mon', ['-i', MON_ID]);
-    mark('mon');
+function mark(c: Cluster, phase: string): void {
+  c.phases[phase] = Math.round(performance.now() - c.t0);
+}
 
-    // Two CLI sessions at once: the OSD can be made and booted while the
-    // pools are still being created (each `ceph` start costs ~0.5 s of Python).
-    const osdUuid = randomUUID();
-    const osdReady = (async () => {
-      const out = await tool('ceph', ['--connect-timeout', '30', 'osd', 'new', osdUuid]);
-      mark('osdNew');
-      if (out.stdout.trim() !== String(OSD_ID)) {
-        throw new Error(
-          `ceph osd new returned ${JSON.stringify(out.stdout.trim())}, want ${OSD_ID}`,
-        );
-      }
-      await tool('ceph-osd', ['--mkfs', '-i', String(OSD_ID), '--osd-uuid', osdUuid]);
-      daemon('osd', 'ceph-osd', ['-i', String(OSD_ID)]);
-      mark('osd');
-    })();
-    const poolsReady = (async () => {
-      const script = RGW_POOLS.flatMap((p) => [
-        `osd pool create ${p}`,
-        `osd pool application enable ${p} rgw`,
-      ]).join('\n');
-      // Interactive mode exits 0 even when a command fails: look at stderr.
-      const out = await tool('ceph', ['--connect-timeout', '30'], `${script}\n`);
-      if (/^Error/m.test(out.stderr)) throw new Error(`creating rgw pools: ${out.stderr.trim()}`);
-      mark('pools');
-    })();
-    await guard(Promise.all([osdReady, poolsReady]));
+function tool(c: Cluster, cmd: string, args: string[], input?: string) {
+  return runTool(cmd, ['-c', c.conf, ...args], {
+    env: c.env,
+    cwd: c.dir,
+    signal: c.startAbort.signal,
+    ...(input === undefined ? {} : { input }),
+  });
+}
 
-    const rgw = daemon('rgw', 'radosgw', ['-n', RGW_NAME]);
-    await guard(
-      waitForHttp(`${endpoint}/`, { timeoutMs: 60_000, alive: rgw.alive, what: 'radosgw' }),
-    );
-    mark('rgw');
+// A daemon dying during start-up (port taken, bad setting) would otherwise
+// surface only as a CLI connect timeout 30 s later: fail at once instead.
+function daemon(c: Cluster, name: string, cmd: string, args: string[]): Daemon {
+  const d = spawnDaemon(name, cmd, ['-c', c.conf, '-f', ...args], {
+    logFile: join(c.logDir, `${name}.out`),
+    env: c.env,
+    cwd: c.dir,
+  });
+  c.daemons.push(d);
+  void d.exited.then((how) => {
+    if (c.stopping === undefined) c.died(new DaemonDied(`${name} (pid ${d.pid}) exited: ${how}`));
+  });
+  return d;
+}
 
-    await guard(
-      tool('radosgw-admin', [
-        'user',
-        'create',
-        `--uid=${ADMIN_UID}`,
-        '--display-name=admin',
-        `--access-key=${admin.accessKeyId}`,
-        `--secret=${admin.secretAccessKey}`,
-      ]),
-    );
-    mark('admin');
-  } catch (err) {
-    startAbort.abort();
-    const logs = ['rgw.out', `${RGW_NAME}.log`, 'osd.out', 'osd.0.log', 'mon.out', 'mon.a.log']
-      .map((f) => [f, tail(join(logDir, f), 5)])
-      .filter(([, text]) => text !== '')
-      .map(([f, text]) => `--- ${f}\n${text}`)
-      .join('\n');
-    await stop();
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(`radosgw start failed: ${reason}\n${logs}`, { cause: err });
+/** `step`, or the death of any daemon, whichever comes first. */
+function guard<T>(c: Cluster, step: Promise<T>): Promise<T> {
+  return Promise.race([step, c.death]);
+}
+
+function stopCluster(c: Cluster): Promise<void> {
+  c.stopping ??= (async () => {
+    // rgw and the OSD need the mon to shut down cleanly: stop in reverse order.
+    for (const d of [...c.daemons].reverse()) await stopDaemon(d);
+    if (!c.keepDir) await rm(c.dir, { recursive: true, force: true });
+  })();
+  return c.stopping;
+}
+
+async function startMon(c: Cluster): Promise<void> {
+  const monmap = join(c.dir, 'monmap');
+  await runTool(
+    'monmaptool',
+    ['--create', '--fsid', c.layout.fsid, '--addv', MON_ID, monAddrs(c.layout), monmap],
+    { env: c.env, cwd: c.dir },
+  );
+  await tool(c, 'ceph-mon', ['--mkfs', '-i', MON_ID, '--monmap', monmap]);
+  daemon(c, 'mon', 'ceph-mon', ['-i', MON_ID]);
+  mark(c, 'mon');
+}
+
+async function startOsd(c: Cluster): Promise<void> {
+  const osdUuid = randomUUID();
+  const out = await tool(c, 'ceph', ['--connect-timeout', '30', 'osd', 'new', osdUuid]);
+  mark(c, 'osdNew');
+  if (out.stdout.trim() !== String(OSD_ID)) {
+    throw new Error(`ceph osd new returned ${JSON.stringify(out.stdout.trim())}, want ${OSD_ID}`);
   }
+  await tool(c, 'ceph-osd', ['--mkfs', '-i', String(OSD_ID), '--osd-uuid', osdUuid]);
+  daemon(c, 'osd', 'ceph-osd', ['-i', String(OSD_ID)]);
+  mark(c, 'osd');
+}
 
-  const [mon, osd, rgwD] = daemons;
+async function createPools(c: Cluster): Promise<void> {
+  const script = RGW_POOLS.flatMap((p) => [
+    `osd pool create ${p}`,
+    `osd pool application enable ${p} rgw`,
+  ]).join('\n');
+  // Interactive mode exits 0 even when a command fails: look at stderr.
+  const out = await tool(c, 'ceph', ['--connect-timeout', '30'], `${script}\n`);
+  if (/^Error/m.test(out.stderr)) throw new Error(`creating rgw pools: ${out.stderr.trim()}`);
+  mark(c, 'pools');
+}
+
+async function startRgw(c: Cluster, endpoint: string): Promise<void> {
+  const rgw = daemon(c, 'rgw', 'radosgw', ['-n', RGW_NAME]);
+  await guard(
+    c,
+    waitForHttp(`${endpoint}/`, { timeoutMs: 60_000, alive: rgw.alive, what: 'radosgw' }),
+  );
+  mark(c, 'rgw');
+}
+
+function createUser(c: Cluster, uid: string, keys: StaticCreds) {
+  return tool(c, 'radosgw-admin', [
+    'user',
+    'create',
+    `--uid=${uid}`,
+    `--display-name=${uid}`,
+    `--access-key=${keys.accessKeyId}`,
+    `--secret=${keys.secretAccessKey}`,
+  ]);
+}
+
+async function boot(c: Cluster, admin: StaticCreds, endpoint: string): Promise<void> {
+  await startMon(c);
+  // Two CLI sessions at once: the OSD can be made and booted while the
+  // pools are still being created (each `ceph` start costs ~0.5 s of Python).
+  await guard(c, Promise.all([startOsd(c), createPools(c)]));
+  await startRgw(c, endpoint);
+  await guard(c, createUser(c, ADMIN_UID, admin));
+  mark(c, 'admin');
+}
+
+/** The last lines of every daemon log, for a start-up failure. */
+function startupLogs(logDir: string): string {
+  return ['rgw.out', `${RGW_NAME}.log`, 'osd.out', 'osd.0.log', 'mon.out', 'mon.a.log']
+    .map((f) => [f, tail(join(logDir, f), 5)])
+    .filter(([, text]) => text !== '')
+    .map(([f, text]) => `--- ${f}\n${text}`)
+    .join('\n');
+}
+
+async function createRole(c: Cluster, name: string, policy: object): Promise<string> {
+  const out = await tool(c, 'radosgw-admin', [
+    'role',
+    'create',
+    `--role-name=${name}`,
+    `--assume-role-policy-doc=${trustPolicy(ADMIN_UID)}`,
+  ]);
+  await tool(c, 'radosgw-admin', [
+    'role-policy',
+    'put',
+    `--role-name=${name}`,
+    '--policy-name=policy',
+    `--policy-doc=${JSON.stringify(policy)}`,
+  ]);
+  const parsed: unknown = JSON.parse(out.stdout);
+  const arn =
+    typeof parsed === 'object' && parsed !== null && 'Arn' in parsed ? parsed.Arn : undefined;
+  return typeof arn === 'string' ? arn : `arn:aws:iam:::role/${name}`;
+}
+
+function s3Client(endpoint: string, creds: StaticCreds | TempCreds): S3Client {
+  return new S3Client({
+    endpoint,
+    region: REGION,
+    credentials: creds,
+    forcePathStyle: true,
+    maxAttempts: 1,
+    // Pacific lacks aws-chunked trailers: default checksums break streamed bodies.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+function stsClient(endpoint: string, creds: StaticCreds): STSClient {
+  return new STSClient({ endpoint, region: REGION, credentials: creds, maxAttempts: 1 });
+}
+
+/** The handle of a started cluster. */
+function radosgwOf(c: Cluster, admin: StaticCreds, endpoint: string): Radosgw {
+  const [mon, osd, rgwD] = c.daemons;
   if (mon === undefined || osd === undefined || rgwD === undefined) throw new Error('unreachable');
-
-  const s3 = (creds: StaticCreds | TempCreds): S3Client =>
-    new S3Client({
-      endpoint,
-      region: REGION,
-      credentials: creds,
-      forcePathStyle: true,
-      maxAttempts: 1,
-      // Pacific lacks aws-chunked trailers: default checksums break streamed bodies.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
-  const sts = (creds: StaticCreds): STSClient =>
-    new STSClient({ endpoint, region: REGION, credentials: creds, maxAttempts: 1 });
-  const adminS3 = s3(admin);
-
+  const adminS3 = s3Client(endpoint, admin);
   return {
     endpoint,
     region: REGION,
     admin,
     accountId: '',
-    kmsKeys: Object.keys(kmsKeys),
-    logDir,
+    kmsKeys: Object.keys(c.layout.kmsKeys),
+    logDir: c.logDir,
     pids: { mon: mon.pid, osd: osd.pid, rgw: rgwD.pid },
-    startMs: Math.round(performance.now() - t0),
-    phases,
-    s3,
-    sts,
-    stop,
-    async createRole(name, policy) {
-      const out = await tool('radosgw-admin', [
-        'role',
-        'create',
-        `--role-name=${name}`,
-        `--assume-role-policy-doc=${trustPolicy(ADMIN_UID)}`,
-      ]);
-      await tool('radosgw-admin', [
-        'role-policy',
-        'put',
-        `--role-name=${name}`,
-        '--policy-name=policy',
-        `--policy-doc=${JSON.stringify(policy)}`,
-      ]);
-      const parsed: unknown = JSON.parse(out.stdout);
-      const arn =
-        typeof parsed === 'object' && parsed !== null && 'Arn' in parsed ? parsed.Arn : undefined;
-      return typeof arn === 'string' ? arn : `arn:aws:iam:::role/${name}`;
-    },
+    startMs: Math.round(performance.now() - c.t0),
+    phases: c.phases,
+    s3: (creds) => s3Client(endpoint, creds),
+    sts: (creds) => stsClient(endpoint, creds),
+    stop: () => stopCluster(c),
+    createRole: (name, policy) => createRole(c, name, policy),
     async assumeRole(o) {
-      const client = sts(o.caller ?? admin);
+      const client = stsClient(endpoint, o.caller ?? admin);
       try {
         return await assumeRoleWith(client, {
           ...o,
@@ -371,17 +414,26 @@ async function startOnce(opts: StartOptions): Promise<Radosgw> {
     },
     async createUser(uid) {
       const keys = newKeys();
-      await tool('radosgw-admin', [
-        'user',
-        'create',
-        `--uid=${uid}`,
-        `--display-name=${uid}`,
-        `--access-key=${keys.accessKeyId}`,
-        `--secret=${keys.secretAccessKey}`,
-      ]);
+      await createUser(c, uid, keys);
       return keys;
     },
   };
+}
+
+async function startOnce(opts: StartOptions): Promise<Radosgw> {
+  const c = await newCluster(opts, performance.now());
+  const admin = newKeys();
+  const endpoint = `http://127.0.0.1:${c.layout.rgwPort}`;
+  try {
+    await boot(c, admin, endpoint);
+  } catch (err) {
+    c.startAbort.abort();
+    const logs = startupLogs(c.logDir);
+    await stopCluster(c);
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(`radosgw start failed: ${reason}\n${logs}`, { cause: err });
+  }
+  return radosgwOf(c, admin, endpoint);
 }
 
 async function main(): Promise<void> {
