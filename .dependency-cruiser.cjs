@@ -1,4 +1,4 @@
-// The import rules of src/: no cycles, and arrows between folders run one way,
+// The import rules of src/ and ground/: no cycles, and arrows between folders run one way,
 // from the entry points down to the shared vocabulary (README "Layout").
 // A layer may import itself and any layer below it, never one above it.
 // dependency-cruiser cannot parse TypeScript 7 yet, so scripts/dependency-rules.ts
@@ -47,6 +47,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/model/' },
       to: { path: '^src/', pathNot: '^src/model/' },
+    },
+    {
+      name: 'ground-shared-is-a-leaf',
+      comment: 'ground/shared/ serves every peer of the ground and imports none of them',
+      severity: 'error',
+      from: { path: '^ground/shared/' },
+      to: { path: '^ground/', pathNot: '^ground/shared/' },
     },
     {
       name: 'src-stands-alone',

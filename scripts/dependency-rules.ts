@@ -1,10 +1,10 @@
-// Checks src/ against the import rules in .dependency-cruiser.cjs (no cycles,
-// arrows only downward). dependency-cruiser parses TypeScript only through
+// Checks src/ and ground/ against the import rules in .dependency-cruiser.cjs
+// (no cycles, arrows only downward). dependency-cruiser parses TypeScript only through
 // typescript < 7, which this project does not use, so it cruises a copy of
-// src/ turned into plain JavaScript by Node's own type stripper. Type-only
+// both turned into plain JavaScript by Node's own type stripper. Type-only
 // imports are rewritten into value imports first: a type import is a real
 // arrow between modules and must count.
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire, stripTypeScriptTypes } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -75,16 +75,34 @@ function loadRules(configFile: string): {
   return createRequire(import.meta.url)(configFile);
 }
 
-/** Cruises `<root>/src` with the repository's rules (or `configFile`). */
+/** The folders cruised: the product and the ground it is verified against. */
+const CRUISED = ['src', 'ground'] as const;
+
+async function present(root: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const dir of CRUISED) {
+    if (
+      await access(join(root, dir)).then(
+        () => true,
+        () => false,
+      )
+    )
+      found.push(dir);
+  }
+  return found;
+}
+
+/** Cruises `<root>/src` and `<root>/ground` with the repository's rules (or `configFile`). */
 export async function checkDependencies(
   root: string = REPO,
   configFile: string = join(REPO, '.dependency-cruiser.cjs'),
 ): Promise<DependencyReport> {
   const work = await mkdtemp(join(tmpdir(), 's3h-deps-'));
   try {
-    await copyAsJs(join(root, 'src'), join(work, 'src'));
+    const dirs = await present(root);
+    for (const dir of dirs) await copyAsJs(join(root, dir), join(work, dir));
     const rules = loadRules(configFile);
-    const out = await cruise(['src'], {
+    const out = await cruise(dirs, {
       ...rules.options,
       baseDir: work,
       validate: true,
@@ -120,7 +138,7 @@ function describe(v: RuleViolation): string {
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
   const root = process.argv[2] ?? REPO;
   const report = await checkDependencies(root);
-  const where = relative(process.cwd(), join(root, 'src')) || 'src';
+  const where = CRUISED.map((d) => relative(process.cwd(), join(root, d)) || d).join(' + ');
   if (report.violations.length > 0) {
     console.error(`[deps] ${where}: ${report.violations.length} import rule violation(s)`);
     for (const v of report.violations) console.error(describe(v));

@@ -17,14 +17,26 @@ async function srcWith(file: string, edit: (text: string) => string): Promise<st
   return root;
 }
 
+/** A copy of ground/ with one file changed. */
+async function groundWith(file: string, edit: (text: string) => string): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 's3h-deps-test-'));
+  copies.push(root);
+  await cp(join(REPO, 'ground'), join(root, 'ground'), { recursive: true });
+  const path = join(root, 'ground', file);
+  await writeFile(path, edit(await readFile(path, 'utf8')));
+  return root;
+}
+
 afterEach(async () => {
   for (const root of copies.splice(0)) await rm(root, { recursive: true, force: true });
 });
 
-describe('import rules of src/ (npm run lint)', () => {
-  it('the landed src/ has no cycle and no upward import', async () => {
+describe('import rules of src/ and ground/ (npm run lint)', () => {
+  it('the landed src/ and ground/ have no cycle and no upward import', async () => {
     const report = await checkDependencies(REPO);
     expect(report.violations).toEqual([]);
+    // src/ and ground/ are both cruised.
+    expect(report.modules).toBeGreaterThan(100);
     expect(report.modules).toBeGreaterThan(50);
   });
 
@@ -52,6 +64,22 @@ describe('import rules of src/ (npm run lint)', () => {
     const report = await checkDependencies(root);
     expect(report.cycles).toBeGreaterThan(0);
     expect(report.violations.map((v) => v.rule)).toContain('no-upward-from-aws');
+  });
+
+  it('fails when ground/shared/ imports a peer, and on the cycle that closes', async () => {
+    // docker/proc.ts imports shared/process.ts; this closes the circle.
+    const root = await groundWith(
+      'shared/process.ts',
+      (t) =>
+        `import type { RunResult } from '../docker/proc.ts';\nexport type R = RunResult;\n${t}`,
+    );
+    const report = await checkDependencies(root);
+    expect(report.violations).toContainEqual({
+      rule: 'ground-shared-is-a-leaf',
+      from: 'ground/shared/process.js',
+      to: 'ground/docker/proc.js',
+    });
+    expect(report.cycles).toBeGreaterThan(0);
   });
 
   it('keeps type-only imports as edges when stripping types', () => {
