@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { CheckFailure } from '../model/check.ts';
+import { CheckFailure, type PlatformDetail } from '../model/check.ts';
 import type { AwsEnv } from '../model/config.ts';
 import type { Reason } from '../model/reasons.ts';
 import { type ProbeAnswer, probeContainerEndpoint } from './container-probe.ts';
@@ -20,9 +20,11 @@ export async function explainChainFailure(err: unknown, env: AwsEnv): Promise<un
   return plan.kind === 'web-identity' ? explainWebIdentity(err, plan) : explainContainer(err, plan);
 }
 
-function claimDetail(c: TokenClaims): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(c)) if (typeof v === 'string') out[k] = v;
+function claimDetail(c: TokenClaims): PlatformDetail {
+  const out: PlatformDetail = {};
+  for (const [k, v] of Object.entries(c) as [keyof TokenClaims, string | undefined][]) {
+    if (v !== undefined) out[k] = v;
+  }
   return out;
 }
 
@@ -127,7 +129,7 @@ function answerError(message: string, code: string, status?: number, requestId?:
 function fromAnswer(
   plan: ContainerPlan,
   answer: ProbeAnswer,
-  detail: Record<string, string>,
+  detail: PlatformDetail,
   original: unknown,
 ): unknown {
   if (answer.kind === 'network') {
@@ -155,7 +157,7 @@ function fromAnswer(
   return new CheckFailure(
     containerReason(status, code),
     `${plan.url} answered ${status}${said ? `: ${said}` : ''}`,
-    { ...detail, httpStatus: String(status), ...(code ? { agentCode: code } : {}) },
+    { ...detail, httpStatus: status, ...(code ? { agentCode: code } : {}) },
     answerError(said || `status ${status}`, code ?? `HTTP${status}`, status, requestId),
   );
 }

@@ -1,4 +1,4 @@
-import type { ClassifiedError, Service } from '../model/check.ts';
+import type { ClassifiedError, ErrorDetail, NamedInMessage, Service } from '../model/check.ts';
 import type { Reason } from '../model/reasons.ts';
 import { ImdsError } from './imds-client.ts';
 
@@ -109,8 +109,30 @@ const BY_NAME: Record<string, Reason> = {
   InstanceMetadataV1FallbackError: 'imds_token_rejected',
 };
 
-function kmsAction(message: string): string | undefined {
-  return /kms:[A-Za-z*]+/.exec(message)?.[0];
+// AWS names some things only in the message text: the action it denied, the
+// KMS key, the region a wrong-region answer expects, the kind of policy that
+// holds an explicit deny; Node names the host and port of a failed connection.
+// This is the one place that reads them; everything downstream uses `named`.
+const KMS_KEY_ARN = /arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+/;
+const NETWORK_TARGET =
+  /\b(?:ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)\s+([^\s,;)]+)/;
+
+/** What an error's message names that its name, status and headers do not. */
+export function namedInMessage(message: string): NamedInMessage {
+  const found: NamedInMessage = {
+    s3Action: /not authorized to perform:?\s+(s3:[A-Za-z]+)/.exec(message)?.[1],
+    kmsAction: /kms:[A-Za-z*]+/.exec(message)?.[0],
+    kmsKeyArn: KMS_KEY_ARN.exec(message)?.[0],
+    bucketRegion: /expecting '([a-z0-9-]+)'/.exec(message)?.[1],
+    requestRegion: /region '([a-z0-9-]+)' is wrong/.exec(message)?.[1],
+    target: NETWORK_TARGET.exec(message)?.[1],
+    explicitDenyIn: /explicit deny in (?:an? )?([A-Za-z -]+?(?:policy|boundary))/.exec(
+      message,
+    )?.[1],
+  };
+  return Object.fromEntries(
+    Object.entries(found).filter(([, v]) => v !== undefined),
+  ) as NamedInMessage;
 }
 
 function byStatus(service: Service, status: number): Reason | undefined {
@@ -155,7 +177,8 @@ export function classify(err: unknown, service: Service): ClassifiedError {
     };
   }
   const s = errorShape(err);
-  const detail: Record<string, string> = {};
+  const detail: ErrorDetail = {};
+  const named = namedInMessage(s.message);
   let reason: Reason | undefined;
   if (s.code !== undefined && Object.hasOwn(NETWORK, s.code)) reason = NETWORK[s.code];
   if (reason === undefined && (s.name === 'AbortError' || s.name === 'TimeoutError'))
@@ -165,15 +188,14 @@ export function classify(err: unknown, service: Service): ClassifiedError {
   if (reason === 'signature_mismatch' && (skewCorrected || /^Signature expired/.test(s.message)))
     reason = 'clock_skew';
   if (s.name === 'AccessDenied' || s.name === 'AccessDeniedException') {
-    const action = kmsAction(s.message);
+    const action = named.kmsAction;
     if (action) detail.kmsAction = action;
     reason = action || /\bKMS\b/i.test(s.message) ? 'kms_access_denied' : 's3_access_denied';
     if (service === 'sts') reason = 'sts_error';
   }
   if (reason === undefined && s.httpStatus !== undefined) reason = byStatus(service, s.httpStatus);
   if (reason === 's3_wrong_region') {
-    const region =
-      s.headers['x-amz-bucket-region'] ?? /expecting '([a-z0-9-]+)'/.exec(s.message)?.[1];
+    const region = s.headers['x-amz-bucket-region'] ?? named.bucketRegion;
     if (region) detail.bucketRegion = region;
   }
   if (reason === undefined) reason = service === 'sts' ? 'sts_error' : 'unknown';
@@ -192,5 +214,6 @@ export function classify(err: unknown, service: Service): ClassifiedError {
     extendedRequestId: s.extendedRequestId,
     time: new Date(Number.isNaN(answered) ? Date.now() : answered).toISOString(),
     ...(Object.keys(detail).length > 0 ? { detail } : {}),
+    ...(Object.keys(named).length > 0 ? { named } : {}),
   };
 }

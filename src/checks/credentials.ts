@@ -62,7 +62,7 @@ export const credentialsCheck: Check<ProbeDeps> = {
             throw new CheckFailure(
               'credentials_extended',
               `STS refused credentials the SDK extended after they expired at ${original.toISOString()}: the credential source stopped refreshing`,
-              undefined,
+              { originalExpiration: original.toISOString() },
               e,
             );
           });

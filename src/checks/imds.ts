@@ -52,7 +52,7 @@ async function diagnoseTokenTimeout(
     throw new CheckFailure(
       'imds_hop_limit_tokens_required',
       `token PUT got no answer within ${Math.round(penaltyMs)} ms and tokenless GET answers 401: hop limit 1 with IMDSv2 required; the SDK gets no credentials`,
-      { fallbackPenaltyMs: String(Math.round(penaltyMs)) },
+      { fallbackPenaltyMs: Math.round(penaltyMs) },
     );
   }
   if (probe.status !== 200) {
@@ -65,7 +65,7 @@ async function diagnoseTokenTimeout(
     throw new CheckFailure(
       'imds_token_timeout',
       `token PUT got no answer within ${Math.round(penaltyMs)} ms; IMDSv1 answers but AWS_EC2_METADATA_V1_DISABLED forbids the fallback: the SDK gets no credentials`,
-      { fallbackPenaltyMs: String(Math.round(penaltyMs)) },
+      { fallbackPenaltyMs: Math.round(penaltyMs) },
     );
   }
   session.token = null;

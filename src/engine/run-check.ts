@@ -36,7 +36,7 @@ function deadlineError(step: string, timeoutMs: number, service: Service): Class
     code: 'TimeoutError',
     time: new Date().toISOString(),
     // Marks the check's own deadline, as opposed to a client's timeout.
-    detail: { deadlineMs: String(timeoutMs) },
+    detail: { deadlineMs: timeoutMs },
   };
 }
 

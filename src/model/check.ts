@@ -43,8 +43,86 @@ export interface ClassifiedError {
   extendedRequestId?: string;
   /** When the failing call was answered (AWS support asks for it). */
   time?: string;
-  /** Extra detail for remediation, e.g. the KMS action named in a message or the bucket's region. */
-  detail?: Record<string, string>;
+  /** What the failure learned beyond its message, for the report and the remediation. */
+  detail?: ErrorDetail;
+  /**
+   * What AWS named only in the message text (the denied action, the key, the
+   * region it expected). Read from the message once, by `aws/errors.ts`;
+   * nothing else parses messages.
+   */
+  named?: NamedInMessage;
+}
+
+/** The check's own deadline fired, as opposed to a client's timeout. */
+export interface DeadlineDetail {
+  deadlineMs?: number;
+}
+
+/** S3 and KMS: the action AWS refused, the region the bucket lives in, the key the store did not know. */
+export interface S3Detail {
+  kmsAction?: string;
+  bucketRegion?: string;
+  kmsKeyId?: string;
+}
+
+/** credentials_wrong_account / credentials_wrong_role / credentials_extended. */
+export interface IdentityDetail {
+  account?: string;
+  arn?: string;
+  expected?: string;
+  /** When credentials the SDK extended had expired (ISO 8601). */
+  originalExpiration?: string;
+}
+
+/** IMDS: the Code of a document that was not Success, and the cost of the IMDSv1 fallback. */
+export interface ImdsDetail {
+  code?: string;
+  fallbackPenaltyMs?: number;
+}
+
+/** A token file the SDK would refuse (env_token_file_invalid). */
+export interface TokenFileDetail {
+  variable?: string;
+  tokenFile?: string;
+  problem?: string;
+}
+
+/** Platform credential sources (ECS, EKS Pod Identity, IRSA): the endpoint's answer and the token's claims. */
+export interface PlatformDetail {
+  url?: string;
+  platform?: string;
+  roleArn?: string;
+  httpStatus?: number;
+  agentCode?: string;
+  issuer?: string;
+  subject?: string;
+  namespace?: string;
+  serviceAccount?: string;
+  audience?: string;
+  expiresAt?: string;
+}
+
+/** Every field a failure may carry, grouped above by the reasons that set them. */
+export type ErrorDetail = DeadlineDetail &
+  S3Detail &
+  IdentityDetail &
+  ImdsDetail &
+  TokenFileDetail &
+  PlatformDetail;
+
+/** Values AWS puts only in an error's message text; see `ClassifiedError.named`. */
+export interface NamedInMessage {
+  s3Action?: string;
+  kmsAction?: string;
+  kmsKeyArn?: string;
+  /** The region a wrong-region answer expects (the bucket's). */
+  bucketRegion?: string;
+  /** The region a wrong-region answer says was wrong (the request's). */
+  requestRegion?: string;
+  /** Host and port a Node network error names. */
+  target?: string;
+  /** Which kind of policy holds an explicit deny. */
+  explicitDenyIn?: string;
 }
 
 export interface StepResult {
@@ -96,15 +174,10 @@ export interface Facts {
 /** Thrown by a step for a failure that is not an exception of a client (mismatch, policy). */
 export class CheckFailure extends Error {
   readonly reason: Reason;
-  readonly detail: Record<string, string> | undefined;
+  readonly detail: ErrorDetail | undefined;
   /** The client error behind a reclassification: its status and request ids are kept. */
   readonly original: unknown;
-  constructor(
-    reason: Reason,
-    message: string,
-    detail?: Record<string, string>,
-    original?: unknown,
-  ) {
+  constructor(reason: Reason, message: string, detail?: ErrorDetail, original?: unknown) {
     super(message);
     this.original = original;
     this.name = 'CheckFailure';

@@ -51,8 +51,6 @@ export function instanceProfileName(arn: string | undefined): string | undefined
   return /:instance-profile\/(?:.*\/)?([\w+=,.@-]+)$/.exec(arn)?.[1];
 }
 
-export const KMS_KEY_ARN = /arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+/;
-
 export function kmsRegionOf(arn: string): string | undefined {
   return /^arn:aws[a-z-]*:kms:([a-z0-9-]+):/.exec(arn)?.[1];
 }

@@ -132,7 +132,7 @@ function errorLines(step: StepResult, indent: string): string[] {
     if (e.extendedRequestId) lines.push(...field('x-amz-id-2', e.extendedRequestId, sub));
     if (e.time) lines.push(...field('time', e.time, sub));
     const detail = Object.entries(e.detail ?? {})
-      .map(([k, v]) => `${k}=${scrubSecrets(v)}`)
+      .map(([k, v]) => `${k}=${scrubSecrets(String(v))}`)
       .join(', ');
     if (detail) lines.push(...field('detail', detail, sub));
   }
@@ -274,7 +274,9 @@ function errorJson(e: ClassifiedError): Record<string, unknown> {
     detail:
       e.detail === undefined
         ? undefined
-        : Object.fromEntries(Object.entries(e.detail).map(([k, v]) => [k, scrubSecrets(v)])),
+        : Object.fromEntries(
+            Object.entries(e.detail).map(([k, v]) => [k, scrubSecrets(String(v))]),
+          ),
   };
 }
 

@@ -1,4 +1,5 @@
 import { type ContainerFlavour, containerPlan } from '../aws/credential-platform.ts';
+import type { ErrorDetail } from '../model/check.ts';
 import type { Reason } from '../model/reasons.ts';
 import { roleFromArn } from './arn.ts';
 import { type BlockTemplate, code, json, type Row, sh, t } from './remediation-blocks.ts';
@@ -12,9 +13,9 @@ import type { RemediationContext, Vars } from './vars.ts';
 
 const CLUSTER = '<CLUSTER_NAME>';
 
-function detail(ctx: RemediationContext, key: string): string | undefined {
+function detail(ctx: RemediationContext, key: keyof ErrorDetail): string | undefined {
   const v = ctx.error?.detail?.[key];
-  return v === undefined || v === '' ? undefined : v;
+  return v === undefined || v === '' ? undefined : String(v);
 }
 
 function platformOf(ctx: RemediationContext): ContainerFlavour {
@@ -436,7 +437,7 @@ export const PLATFORM_ROWS: Pick<
       `STS rejected the token in ${detail(ctx, 'tokenFile') ?? v.tokenFile} (${v.code}: ${v.message}): an audience other than sts.amazonaws.com, a token from another cluster, or a file that is not the projected service-account token.`,
     fix: (_v, ctx) => {
       const { ns } = k8s(ctx);
-      const claims = ['issuer', 'audience', 'subject']
+      const claims = (['issuer', 'audience', 'subject'] as const)
         .map((k) => `${k} ${detail(ctx, k) ?? 'unknown'}`)
         .join(', ');
       return [

@@ -1,14 +1,7 @@
 import { maskKeyId } from '../config/mask.ts';
 import type { CheckName, ClassifiedError, Facts, Observed } from '../model/check.ts';
 import type { Config } from '../model/config.ts';
-import {
-  accountOf,
-  instanceProfileName,
-  KMS_KEY_ARN,
-  kmsRegionOf,
-  partitionOf,
-  roleFromArn,
-} from './arn.ts';
+import { accountOf, instanceProfileName, kmsRegionOf, partitionOf, roleFromArn } from './arn.ts';
 import { scrubSecrets } from './scrub.ts';
 
 export interface RemediationContext {
@@ -157,13 +150,6 @@ function formatOffset(seconds: number | undefined): string | undefined {
   return `${sign}${Math.abs(Math.round(seconds))} s`;
 }
 
-/** The target a network error names (`connect ECONNREFUSED 127.0.0.1:1338`). */
-function targetFromMessage(message: string): string | undefined {
-  return /\b(?:ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)\s+([^\s,;)]+)/.exec(
-    message,
-  )?.[1];
-}
-
 function defaultTarget(check: CheckName, v: { imds: string; s3: string; sts: string }): string {
   if (check === 'imds') return v.imds;
   if (check === 's3') return v.s3;
@@ -172,13 +158,11 @@ function defaultTarget(check: CheckName, v: { imds: string; s3: string; sts: str
 
 function kmsKey(
   ctx: RemediationContext,
-  message: string,
   partition: string,
   account: string | undefined,
   s3Region: string | undefined,
 ): string {
-  const fromError = first(ctx.error?.detail?.kmsKeyArn, KMS_KEY_ARN.exec(message)?.[0]);
-  const known = first(fromError, ctx.facts.kmsKeyId, ctx.config.kmsKeyId);
+  const known = first(ctx.error?.named?.kmsKeyArn, ctx.facts.kmsKeyId, ctx.config.kmsKeyId);
   if (known?.startsWith('arn:') && known.includes(':key/')) return known;
   // A bare key id resolves in the caller's account and the bucket's region
   // (S3 only uses keys in its own region); an alias is not a key id, so the
@@ -191,6 +175,7 @@ function kmsKey(
 export function learnVars(ctx: RemediationContext): Vars {
   const { facts, config, error } = ctx;
   const detail = error?.detail ?? {};
+  const named = error?.named ?? {};
   const message = scrubSecrets(error?.message ?? '');
   const caller = facts.callerArn === undefined ? undefined : roleFromArn(facts.callerArn);
   const partition =
@@ -212,24 +197,14 @@ export function learnVars(ctx: RemediationContext): Vars {
       ? caller.roleArn
       : `arn:${partition}:iam::${account ?? PLACEHOLDER.accountId}:role/${roleName ?? PLACEHOLDER.roleName}`;
 
-  const bucketRegion = first(
-    detail.bucketRegion,
-    /expecting '([a-z0-9-]+)'/.exec(message)?.[1],
-    facts.bucketRegion,
-  );
+  const bucketRegion = first(detail.bucketRegion, named.bucketRegion, facts.bucketRegion);
   const s3Region = first(bucketRegion, config.aws.region, facts.region);
-  const kmsKeyArn = kmsKey(ctx, message, partition, account, s3Region);
+  const kmsKeyArn = kmsKey(ctx, partition, account, s3Region);
 
   const step = ctx.step ?? '';
-  const s3Action =
-    first(
-      detail.action?.startsWith('s3:') ? detail.action : undefined,
-      /not authorized to perform:?\s+(s3:[A-Za-z]+)/.exec(message)?.[1],
-      STEP_S3_ACTION[step],
-    ) ?? PLACEHOLDER.s3Action;
+  const s3Action = first(named.s3Action, STEP_S3_ACTION[step]) ?? PLACEHOLDER.s3Action;
   const kmsAction =
-    first(detail.kmsAction, /kms:[A-Za-z*]+/.exec(message)?.[0], STEP_KMS_ACTION[step]) ??
-    'kms:GenerateDataKey';
+    first(detail.kmsAction, named.kmsAction, STEP_KMS_ACTION[step]) ?? 'kms:GenerateDataKey';
 
   const a = config.aws;
   const imdsEndpoint = a.imdsEndpoint ?? 'http://169.254.169.254';
@@ -240,7 +215,7 @@ export function learnVars(ctx: RemediationContext): Vars {
     first(a.endpointUrlSts, a.endpointUrl) ??
     `https://sts.${first(a.region, facts.region) ?? PLACEHOLDER.region}.amazonaws.com`;
   const target =
-    first(detail.host, detail.target, targetFromMessage(message)) ??
+    named.target ??
     defaultTarget(ctx.check, { imds: imdsEndpoint, s3: s3Endpoint, sts: stsEndpoint });
 
   const noProxyList = (a.noProxy ?? '')
@@ -252,10 +227,7 @@ export function learnVars(ctx: RemediationContext): Vars {
     .filter((s) => s !== '')
     .join(' and ');
 
-  const offset = first(
-    detail.clockOffsetSeconds ? formatOffset(Number(detail.clockOffsetSeconds)) : undefined,
-    formatOffset(facts.clockOffsetSeconds),
-  );
+  const offset = formatOffset(facts.clockOffsetSeconds);
 
   return {
     check: ctx.check,
@@ -266,9 +238,7 @@ export function learnVars(ctx: RemediationContext): Vars {
     region: first(facts.region, a.region, a.defaultRegion) ?? PLACEHOLDER.region,
     s3Region: s3Region ?? PLACEHOLDER.region,
     bucketRegion: bucketRegion ?? PLACEHOLDER.region,
-    requestRegion:
-      first(detail.requestRegion, /region '([a-z0-9-]+)' is wrong/.exec(message)?.[1], a.region) ??
-      'another region',
+    requestRegion: first(named.requestRegion, a.region) ?? 'another region',
     configuredRegion: a.region ?? '(unset)',
     defaultRegion: a.defaultRegion ?? '(unset)',
     partition,
@@ -297,7 +267,10 @@ export function learnVars(ctx: RemediationContext): Vars {
     httpStatus: error?.httpStatus === undefined ? 'no status' : `HTTP ${error.httpStatus}`,
     message: message === '' ? '(no message)' : message,
     penaltyMs:
-      first(detail.fallbackPenaltyMs, observedString(ctx.observed, 'fallbackPenaltyMs')) ?? '',
+      first(
+        detail.fallbackPenaltyMs === undefined ? undefined : String(detail.fallbackPenaltyMs),
+        observedString(ctx.observed, 'fallbackPenaltyMs'),
+      ) ?? '',
     clockOffset: offset ?? 'an unmeasured amount',
     credentialSource: facts.credentialSource ?? 'the default credential chain',
     accessKeyId:
@@ -329,8 +302,7 @@ export function learnVars(ctx: RemediationContext): Vars {
     blockedBy: ctx.blockedBy ?? 'an earlier check',
     sse: config.sse ?? 'none',
     hostname: config.hostname,
-    explicitDenyIn:
-      /explicit deny in (?:an? )?([A-Za-z -]+?(?:policy|boundary))/.exec(message)?.[1] ?? '',
+    explicitDenyIn: named.explicitDenyIn ?? '',
   };
 }
 

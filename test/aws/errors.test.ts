@@ -2,7 +2,7 @@
 // (reference/aws-behaviour.md, "The SDK error shape" and the S3 error table).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { classify, errorShape } from '../../src/aws/errors.ts';
+import { classify, errorShape, namedInMessage } from '../../src/aws/errors.ts';
 import { ImdsError } from '../../src/aws/imds-client.ts';
 import type { Service } from '../../src/model/check.ts';
 import { isReason } from '../../src/model/reasons.ts';
@@ -59,6 +59,16 @@ describe('S3 service errors', () => {
     const e = classify(sdkError('AccessDenied', message, 403), 's3');
     expect(e.reason).toBe('kms_access_denied');
     expect(e.detail).toEqual({ kmsAction: action });
+  });
+
+  it('reads what only the message names once, into `named`', () => {
+    const message = `User: ${CALLER} is not authorized to perform: s3:PutObject on resource: "arn:aws:s3:::b/k" with an explicit deny in an identity-based policy`;
+    const e = classify(sdkError('AccessDenied', message, 403), 's3');
+    expect(e.reason).toBe('s3_access_denied');
+    expect(e.named).toEqual({ s3Action: 's3:PutObject', explicitDenyIn: 'identity-based policy' });
+    expect(namedInMessage('connect ECONNREFUSED 127.0.0.1:1338')).toEqual({
+      target: '127.0.0.1:1338',
+    });
   });
 
   it('AccessDenied for STS is an sts_error', () => {

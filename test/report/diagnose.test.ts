@@ -102,7 +102,7 @@ describe('text report', () => {
       failed('token', {
         reason: 'imds_hop_limit_tokens_required',
         message: 'token PUT got no answer within 1001 ms and tokenless GET answers 401',
-        detail: { fallbackPenaltyMs: '1001' },
+        detail: { fallbackPenaltyMs: 1001 },
       }),
       step('identity', { status: 'skipped', durationMs: 0 }),
       step('role', { status: 'skipped', durationMs: 0 }),
@@ -340,7 +340,7 @@ describe('secrets', () => {
       message: `The request signature we calculated does not match. AWSAccessKeyId=${KEY_ID} secret=${SECRET} token=${SESSION_TOKEN}`,
       requestId: 'TX7Q2M9K4B1V6N3C',
       extendedRequestId: ACCESS_DENIED_DELETE.extendedRequestId,
-      detail: { echoed: SECRET },
+      detail: { problem: SECRET },
     };
     const r = report(
       [

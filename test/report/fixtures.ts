@@ -1,3 +1,4 @@
+import { namedInMessage } from '../../src/aws/errors.ts';
 import { parseConfig } from '../../src/config/parse.ts';
 import type {
   CheckResult,
@@ -107,8 +108,14 @@ export function report(results: CheckResult[], over: Partial<DiagnoseReport> = {
   };
 }
 
+/** An error as `classify` hands it over: what its message names is already read. */
+export function classified(e: ClassifiedError): ClassifiedError {
+  const named = namedInMessage(e.message);
+  return Object.keys(named).length > 0 ? { ...e, named } : e;
+}
+
 /** Real S3 error shapes, recorded from AWS responses (the local ground cannot produce them). */
-export const RECORDED = {
+const RECORDED_RAW = {
   permanentRedirect: {
     reason: 's3_wrong_region',
     code: 'PermanentRedirect',
@@ -141,3 +148,7 @@ export const RECORDED = {
     time: '2026-08-20T10:17:00.000Z',
   },
 } satisfies Record<string, ClassifiedError>;
+
+export const RECORDED = Object.fromEntries(
+  Object.entries(RECORDED_RAW).map(([k, e]) => [k, classified(e)]),
+) as Record<keyof typeof RECORDED_RAW, ClassifiedError>;

@@ -14,6 +14,7 @@ import {
   ACCOUNT,
   BUCKET,
   CALLER_ARN,
+  classified,
   config,
   fullFacts,
   INSTANCE_ID,
@@ -52,7 +53,7 @@ function jsonBlocks(r: Remediation): unknown[] {
 }
 
 function err(reason: Reason, over: Partial<ClassifiedError> = {}): ClassifiedError {
-  return { reason, message: 'Access Denied', ...over };
+  return classified({ reason, message: 'Access Denied', ...over });
 }
 
 describe('remediation table', () => {
@@ -126,7 +127,7 @@ describe('hop limit', () => {
     const fail = must(
       remediate('imds_hop_limit_tokens_required', {
         ...ctxFor('imds_hop_limit_tokens_required'),
-        error: err('imds_hop_limit_tokens_required', { detail: { fallbackPenaltyMs: '998' } }),
+        error: err('imds_hop_limit_tokens_required', { detail: { fallbackPenaltyMs: 998 } }),
       }),
     );
     expect(fail.cause).toContain('998 ms');
@@ -373,6 +374,21 @@ describe('region, clock and credentials', () => {
       }),
     );
     expect(r.cause).toContain('2026-08-20T09:00:00.000Z');
+  });
+
+  it('extended credentials cite the original expiry the identity step recorded', () => {
+    const r = must(
+      remediate('credentials_extended', {
+        check: 'credentials',
+        step: 'identity',
+        error: err('credentials_extended', {
+          detail: { originalExpiration: '2026-08-20T08:00:00.000Z' },
+        }),
+        facts: fullFacts(),
+        config: config(),
+      }),
+    );
+    expect(r.cause).toContain('they expired at 2026-08-20T08:00:00.000Z');
   });
 });
 
