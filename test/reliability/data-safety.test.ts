@@ -20,17 +20,12 @@ import {
   ownObjects,
   plant,
 } from './support/bucket.ts';
-import { type FaultGround, startFaultGround } from './support/ground.ts';
+import type { FaultGround } from './support/ground.ts';
+import { closeAll, openFaultGround, startSidecar } from './support/harness.ts';
 import { waitUntil } from './support/http.ts';
 import { waitPass } from './support/matrix.ts';
-import {
-  freePort,
-  killAll,
-  type SidecarProcess,
-  spawnSidecar,
-  waitListening,
-} from './support/process.ts';
-import { addRow, printSummary } from './support/summary.ts';
+import { freePort, killAll } from './support/process.ts';
+import { addRow } from './support/summary.ts';
 
 const rgw = inject('rgw');
 const admin = adminS3(rgw);
@@ -42,20 +37,28 @@ let g: FaultGround;
 let prints: Map<string, Fingerprint>;
 let port: number;
 
-const env = () => ({
-  ...g.env,
+const ENV = {
   S3_HEALTH_INTERVAL_SECONDS: '0.5',
   S3_HEALTH_TIMEOUT_SECONDS: String(TIMEOUT_S),
   S3_HEALTH_LOG_LEVEL: 'warn',
-});
-
-async function start(): Promise<SidecarProcess> {
-  const s = spawnSidecar(env(), port);
-  await waitListening(s);
-  return s;
-}
+};
+const start = () => startSidecar(g, ENV, { port });
 
 const own = () => ownObjects(admin, g.bucket, host, prints);
+
+/** Records the scenario's row, then asserts it: every foreign object intact, none of ours left. */
+async function expectClean(scenario: string): Promise<void> {
+  const left = await own();
+  const bad = await damaged(admin, g.bucket, prints);
+  addRow('data', [
+    scenario,
+    prints.size,
+    bad.length === 0 ? 'all' : `${prints.size - bad.length} (damaged: ${bad.join(', ')})`,
+    left.length,
+  ]);
+  expect(bad, `${scenario}: foreign objects changed`).toEqual([]);
+  expect(left, `${scenario}: own objects left`).toEqual([]);
+}
 
 /** Seeded, so a failing run can be replayed: the seed is in the test name. */
 function prng(seed: number): () => number {
@@ -94,17 +97,12 @@ const STEPS: [string, RequestMatch | undefined][] = [
 ];
 
 beforeAll(async () => {
-  g = await startFaultGround(rgw);
+  g = await openFaultGround();
   port = await freePort();
   prints = await plant(admin, g.bucket, foreignKeys(host));
 }, 60_000);
 
-afterAll(async () => {
-  await killAll();
-  await g?.close();
-  admin.destroy();
-  printSummary();
-});
+afterAll(() => closeAll(g, admin));
 
 describe('foreign objects survive faults, signals and restarts; own objects do not linger', () => {
   const SEED = Number(process.env.S3H_RELIABILITY_SEED ?? 20261127);
@@ -136,18 +134,11 @@ describe('foreign objects survive faults, signals and restarts; own objects do n
     await waitUntil('own objects cleaned up', async () => (await own()).length === 0, 10_000);
     await g.proxies.s3.next({ method: 'PUT' }, 'answered', 10_000);
     const stopped = await s.stop('SIGTERM');
-    const left = await own();
-    const bad = await damaged(admin, g.bucket, prints);
     const kinds = Object.keys(injected).filter((k) => k.includes(': ')).length;
-    addRow('data', [
+    await expectClean(
       `15 s of S3 faults (${kinds} step × fault kinds, seed ${SEED}) then SIGTERM mid-cycle`,
-      prints.size,
-      bad.length === 0 ? 'all' : `${prints.size - bad.length} (damaged: ${bad.join(', ')})`,
-      left.length,
-    ]);
+    );
     expect(stopped.code).toBe(0);
-    expect(bad).toEqual([]);
-    expect(left).toEqual([]);
   }, 90_000);
 
   // Regression (found by this suite, now fixed): sweep.ts runs the leftover sweep once per process, at the
@@ -175,14 +166,7 @@ describe('foreign objects survive faults, signals and restarts; own objects do n
       await new Promise((r) => setTimeout(r, SWEEP_AGE_MS + 2000));
       // Stopped first: a running sidecar's own probe object in flight is not a leftover.
       await s.stop('SIGTERM');
-      const left = await own();
-      addRow('data', [
-        'SIGTERM while DELETE is refused, restart at once',
-        prints.size,
-        (await damaged(admin, g.bucket, prints)).length === 0 ? 'all' : 'DAMAGED',
-        left.length,
-      ]);
-      expect(left).toEqual([]);
+      await expectClean('SIGTERM while DELETE is refused, restart at once');
     } finally {
       await g.clearFaults();
       await killAll();
@@ -205,16 +189,9 @@ describe('foreign objects survive faults, signals and restarts; own objects do n
       () => 0,
     );
     await s.stop('SIGTERM');
-    const left = await own();
-    const bad = await damaged(admin, g.bucket, prints);
-    addRow('data', [
+    await expectClean(
       `SIGKILL with a probe object in flight (+ earlier leftovers), restart after ${SWEEP_AGE_MS / 1000} s`,
-      prints.size,
-      bad.length === 0 ? 'all' : `DAMAGED: ${bad.join(', ')}`,
-      left.length,
-    ]);
-    expect(bad).toEqual([]);
-    expect(left).toEqual([]);
+    );
   }, 90_000);
 
   // Regression (found by this suite, now fixed): s3.ts forgets the probe key whenever S3 answered the PUT
@@ -241,14 +218,7 @@ describe('foreign objects survive faults, signals and restarts; own objects do n
       await waitPass(s.url, 20_000);
       await new Promise((r) => setTimeout(r, 2000));
       await s.stop('SIGTERM');
-      const left = await own();
-      addRow('data', [
-        'PUT stored but answered 500, then clean cycles',
-        prints.size,
-        (await damaged(admin, g.bucket, prints)).length === 0 ? 'all' : 'DAMAGED',
-        left.length,
-      ]);
-      expect(left).toEqual([]);
+      await expectClean('PUT stored but answered 500, then clean cycles');
     } finally {
       await g.clearFaults();
       await killAll();
@@ -263,17 +233,7 @@ describe('foreign objects survive faults, signals and restarts; own objects do n
       () => 0,
     );
     await s.stop('SIGTERM');
-    const left = await own();
-    const bad = await damaged(admin, g.bucket, prints);
-    const all = await listKeys(admin, g.bucket);
-    addRow('data', [
-      'restart after the bound: sweep of earlier leftovers',
-      prints.size,
-      bad.length === 0 ? 'all' : `DAMAGED: ${bad.join(', ')}`,
-      left.length,
-    ]);
-    expect(bad).toEqual([]);
-    expect(left).toEqual([]);
-    expect(all.sort()).toEqual([...prints.keys()].sort());
+    await expectClean('restart after the bound: sweep of earlier leftovers');
+    expect((await listKeys(admin, g.bucket)).sort()).toEqual([...prints.keys()].sort());
   }, 60_000);
 });

@@ -3,51 +3,25 @@
 // sidecar whose clock is 20 minutes behind (libfaketime), so the real
 // radosgw answers RequestTimeTooSkewed.
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type FaultGround, startFaultGround } from './support/ground.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FaultGround } from './support/ground.ts';
+import { closeAll, type Matrix, matrixTests, startMatrix } from './support/harness.ts';
 import { getText, verdicts, waitUntil } from './support/http.ts';
-import {
-  assertNoGrowth,
-  cycles,
-  FAST,
-  type FaultCase,
-  mark,
-  type ResourceMark,
-  runFault,
-  timingEnv,
-  waitPass,
-} from './support/matrix.ts';
-import {
-  freePort,
-  killAll,
-  type SidecarProcess,
-  spawnSidecar,
-  waitListening,
-} from './support/process.ts';
-import { scanAndRecord } from './support/secrets.ts';
-import { addRow, printSummary } from './support/summary.ts';
+import { cycles, FAST, type FaultCase, timingEnv } from './support/matrix.ts';
+import { freePort, type SidecarProcess, spawnSidecar, waitListening } from './support/process.ts';
+import { addRow } from './support/summary.ts';
 
-const rgw = inject('rgw');
+let m: Matrix;
 let g: FaultGround;
 let s: SidecarProcess;
-let before: ResourceMark;
-const peerSockets = () => Object.values(g.proxies).reduce((n, p) => n + p.stats().openSockets, 0);
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
 
 beforeAll(async () => {
-  g = await startFaultGround(rgw);
-  s = spawnSidecar({ ...g.env, ...timingEnv(FAST) }, await freePort(), { gcHook: true });
-  await waitListening(s);
-  await waitPass(s.url, 30_000);
-  await new Promise((r) => setTimeout(r, 3000));
-  before = await mark(s, peerSockets);
+  m = await startMatrix();
+  ({ g, s } = m);
 }, 60_000);
 
-afterAll(async () => {
-  await killAll();
-  await g?.close();
-  printSummary();
-});
+afterAll(() => closeAll(m?.g));
 
 const clear = async () => {
   g.setRotateEveryFetch(false);
@@ -121,89 +95,71 @@ const cases: FaultCase[] = [
     inject: () => g.imds.setFault('credentials-expired'),
     clear,
     check: 'credentials',
-    status: 'not-pass',
+    // The ground's STS refuses the expired token (ExpiredToken) and the SDK
+    // has extended it: the identity step names the extension, not STS.
+    status: 'fail',
     reasons: ['credentials_extended'],
+    step: 'identity',
   },
 ];
 
-describe('STS and credential faults: verdict within the bound, endpoints answering, recovery', () => {
-  for (const c of cases) {
-    (c.bug ? it.fails : it)(
-      c.name,
-      async () => {
-        await runFault(s, c, FAST);
-      },
-      90_000,
-    );
-  }
+matrixTests(
+  'STS and credential faults: verdict within the bound, endpoints answering, recovery',
+  'sts + credentials matrix',
+  () => m,
+  cases,
+  () => {
+    it('rotation on every fetch: the verdict stays pass throughout', async () => {
+      const keysBefore = g.keyIds.size;
+      g.setRotateEveryFetch(true);
+      const verdictsSeen = new Set<string>();
+      try {
+        await waitUntil(
+          'five rotations',
+          async () => {
+            verdictsSeen.add((await verdicts(s.url)).status);
+            return g.keyIds.size >= keysBefore + 5;
+          },
+          30_000,
+        );
+      } finally {
+        g.setRotateEveryFetch(false);
+      }
+      addRow('faults', [
+        'credentials',
+        `rotation on every fetch (${g.keyIds.size - keysBefore} new keys)`,
+        'pass throughout',
+        [...verdictsSeen].join(', '),
+        '-',
+        '-',
+        '-',
+        '-',
+        '-',
+        '-',
+      ]);
+      expect([...verdictsSeen]).toEqual(['pass']);
+    }, 60_000);
 
-  it('rotation on every fetch: the verdict stays pass throughout', async () => {
-    const keysBefore = g.keyIds.size;
-    g.setRotateEveryFetch(true);
-    const verdictsSeen = new Set<string>();
-    try {
-      await waitUntil(
-        'five rotations',
-        async () => {
-          verdictsSeen.add((await verdicts(s.url)).status);
-          return g.keyIds.size >= keysBefore + 5;
-        },
-        30_000,
-      );
-    } finally {
-      g.setRotateEveryFetch(false);
-    }
-    addRow('faults', [
-      'credentials',
-      `rotation on every fetch (${g.keyIds.size - keysBefore} new keys)`,
-      'pass throughout',
-      [...verdictsSeen].join(', '),
-      '-',
-      '-',
-      '-',
-      '-',
-      '-',
-      '-',
-    ]);
-    expect([...verdictsSeen]).toEqual(['pass']);
-  }, 60_000);
-
-  // Regression (see faults-s3.test.ts MEMO, now fixed): the pooled S3 and STS clients
-  // keep signing with the first cycle's credentials.
-  it('after a rotation, S3 requests are signed with the newly resolved key', async () => {
-    g.setRotateEveryFetch(true);
-    try {
-      // Let the cycle in flight (credentials resolved before the switch) finish.
-      const c0 = await cycles(s.url);
-      await waitUntil('two more cycles', async () => (await cycles(s.url)) >= c0 + 2, 20_000);
-      const put = await g.proxies.s3.next({ method: 'PUT' }, 'request', 20_000);
-      // Read in the same tick: the newest key handed out is the one the SDK's
-      // chain resolved in this cycle (the imds check's fetch comes before it).
-      const newest = [...g.keyIds].at(-1);
-      const signedWith = /Credential=([^/]+)\//.exec(String(put.headers.authorization))?.[1];
-      expect(signedWith).toBe(newest);
-    } finally {
-      g.setRotateEveryFetch(false);
-    }
-  }, 60_000);
-
-  it('leaves no sockets, descriptors or memory behind', async () => {
-    await waitPass(s.url, 20_000);
-    await new Promise((r) => setTimeout(r, 4000));
-    assertNoGrowth('sts + credentials matrix', before, await mark(s, peerSockets));
-  }, 30_000);
-
-  it('never showed a secret in its logs, /diagnose, / or /metrics', async () => {
-    const outputs: Record<string, string> = { 'credentials matrix: logs (debug)': s.output() };
-    for (const p of ['/diagnose', '/diagnose?format=json', '/', '/metrics', '/healthz?verbose']) {
-      outputs[`credentials matrix: ${p}`] = (await getText(`${s.url}${p}`, 20_000)).body;
-    }
-    expect(g.secrets.size).toBeGreaterThan(0);
-    expect(
-      scanAndRecord('sts + credentials matrix: logs, /diagnose, /, /metrics', outputs, g.secrets),
-    ).toEqual([]);
-  }, 30_000);
-});
+    // Regression (see faults-s3.test.ts MEMO, now fixed): the pooled S3 and STS clients
+    // keep signing with the first cycle's credentials.
+    it('after a rotation, S3 requests are signed with the newly resolved key', async () => {
+      g.setRotateEveryFetch(true);
+      try {
+        // Let the cycle in flight (credentials resolved before the switch) finish.
+        const c0 = await cycles(s.url);
+        await waitUntil('two more cycles', async () => (await cycles(s.url)) >= c0 + 2, 20_000);
+        const put = await g.proxies.s3.next({ method: 'PUT' }, 'request', 20_000);
+        // Read in the same tick: the newest key handed out is the one the SDK's
+        // chain resolved in this cycle (the imds check's fetch comes before it).
+        const newest = [...g.keyIds].at(-1);
+        const signedWith = /Credential=([^/]+)\//.exec(String(put.headers.authorization))?.[1];
+        expect(signedWith).toBe(newest);
+      } finally {
+        g.setRotateEveryFetch(false);
+      }
+    }, 60_000);
+  },
+);
 
 interface Change {
   check: string;

@@ -1,49 +1,20 @@
 // Fault matrix, IMDS side: the sidecar process against the IMDS emulator's
 // own faults, and the fault proxy's where the emulator has none (closed
 // port, reset, 401, black hole, endless trickle). Each fault under load.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type FaultGround, startFaultGround } from './support/ground.ts';
-import { getText } from './support/http.ts';
-import {
-  assertNoGrowth,
-  FAST,
-  type FaultCase,
-  mark,
-  type ResourceMark,
-  runFault,
-  timingEnv,
-  waitPass,
-} from './support/matrix.ts';
-import {
-  freePort,
-  killAll,
-  type SidecarProcess,
-  spawnSidecar,
-  waitListening,
-} from './support/process.ts';
-import { scanAndRecord } from './support/secrets.ts';
-import { printSummary } from './support/summary.ts';
+import { afterAll, beforeAll } from 'vitest';
+import type { FaultGround } from './support/ground.ts';
+import { closeAll, type Matrix, matrixTests, startMatrix } from './support/harness.ts';
+import type { FaultCase } from './support/matrix.ts';
 
-const rgw = inject('rgw');
+let m: Matrix;
 let g: FaultGround;
-let s: SidecarProcess;
-let before: ResourceMark;
-const peerSockets = () => Object.values(g.proxies).reduce((n, p) => n + p.stats().openSockets, 0);
 
 beforeAll(async () => {
-  g = await startFaultGround(rgw);
-  s = spawnSidecar({ ...g.env, ...timingEnv(FAST) }, await freePort(), { gcHook: true });
-  await waitListening(s);
-  await waitPass(s.url, 30_000);
-  await new Promise((r) => setTimeout(r, 3000));
-  before = await mark(s, peerSockets);
+  m = await startMatrix();
+  g = m.g;
 }, 60_000);
 
-afterAll(async () => {
-  await killAll();
-  await g?.close();
-  printSummary();
-});
+afterAll(() => closeAll(m?.g));
 
 const timeouts = ['imds_token_timeout', 'imds_timeout'];
 
@@ -168,31 +139,9 @@ const cases: FaultCase[] = [
   },
 ];
 
-describe('IMDS faults: verdict within the bound, health endpoints answering, recovery', () => {
-  for (const c of cases) {
-    (c.bug ? it.fails : it)(
-      c.name,
-      async () => {
-        await runFault(s, c, FAST);
-      },
-      90_000,
-    );
-  }
-
-  it('leaves no sockets, descriptors or memory behind', async () => {
-    await waitPass(s.url, 20_000);
-    await new Promise((r) => setTimeout(r, 4000));
-    assertNoGrowth('imds matrix', before, await mark(s, peerSockets));
-  }, 30_000);
-
-  it('never showed a secret in its logs, /diagnose, / or /metrics', async () => {
-    const outputs: Record<string, string> = { 'imds matrix: logs (debug)': s.output() };
-    for (const p of ['/diagnose', '/diagnose?format=json', '/', '/metrics', '/healthz?verbose']) {
-      outputs[`imds matrix: ${p}`] = (await getText(`${s.url}${p}`, 20_000)).body;
-    }
-    expect(g.secrets.size).toBeGreaterThan(0);
-    expect(scanAndRecord('imds matrix: logs, /diagnose, /, /metrics', outputs, g.secrets)).toEqual(
-      [],
-    );
-  }, 30_000);
-});
+matrixTests(
+  'IMDS faults: verdict within the bound, health endpoints answering, recovery',
+  'imds matrix',
+  () => m,
+  cases,
+);

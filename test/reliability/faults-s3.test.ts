@@ -4,37 +4,18 @@
 // on demand (SlowDown, InternalError, reset, hang, trickled or cut bodies).
 import { hostname } from 'node:os';
 import { DeleteBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, inject, it } from 'vitest';
 import { S3_INTERNAL_ERROR, S3_SLOW_DOWN, s3ErrorXml } from '../../ground/fault/proxy.ts';
 import { adminS3, createBucket, denyActions } from '../../ground/radosgw/info.ts';
-import { type FaultGround, startFaultGround } from './support/ground.ts';
-import { getText, waitUntil } from './support/http.ts';
-import {
-  assertNoGrowth,
-  FAST,
-  type FaultCase,
-  mark,
-  type ResourceMark,
-  runFault,
-  timingEnv,
-  waitPass,
-} from './support/matrix.ts';
-import {
-  freePort,
-  killAll,
-  type SidecarProcess,
-  spawnSidecar,
-  waitListening,
-} from './support/process.ts';
-import { scanAndRecord } from './support/secrets.ts';
-import { printSummary } from './support/summary.ts';
+import type { FaultGround } from './support/ground.ts';
+import { closeAll, type Matrix, matrixTests, startMatrix } from './support/harness.ts';
+import { waitUntil } from './support/http.ts';
+import { type FaultCase, waitPass } from './support/matrix.ts';
 
 const rgw = inject('rgw');
 const admin = adminS3(rgw);
+let m: Matrix;
 let g: FaultGround;
-let s: SidecarProcess;
-let before: ResourceMark;
-const peerSockets = () => Object.values(g.proxies).reduce((n, p) => n + p.stats().openSockets, 0);
 const own = `healthcheck/${hostname()}/`;
 
 async function ownObjects(): Promise<string[]> {
@@ -43,20 +24,11 @@ async function ownObjects(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  g = await startFaultGround(rgw);
-  s = spawnSidecar({ ...g.env, ...timingEnv(FAST) }, await freePort(), { gcHook: true });
-  await waitListening(s);
-  await waitPass(s.url, 30_000);
-  await new Promise((r) => setTimeout(r, 3000));
-  before = await mark(s, peerSockets);
+  m = await startMatrix();
+  g = m.g;
 }, 60_000);
 
-afterAll(async () => {
-  await killAll();
-  await g?.close();
-  admin.destroy();
-  printSummary();
-});
+afterAll(() => closeAll(m?.g, admin));
 
 const policy = (p: object | undefined) => () => g.setPolicy(p);
 const clear = async () => {
@@ -239,39 +211,19 @@ const cases: FaultCase[] = [
   },
 ];
 
-describe('S3 faults: verdict within the bound, health endpoints answering, recovery', () => {
-  for (const c of cases) {
-    (c.bug ? it.fails : it)(
-      c.name,
-      async () => {
-        await runFault(s, c, FAST);
-      },
-      90_000,
-    );
-  }
-
-  it('leaves no probe object behind once S3 works again', async () => {
-    await waitPass(s.url, 20_000);
-    await waitUntil(
-      'own objects cleaned up',
-      async () => (await ownObjects()).length === 0,
-      15_000,
-    );
-  }, 30_000);
-
-  it('leaves no sockets, descriptors or memory behind', async () => {
-    await new Promise((r) => setTimeout(r, 4000));
-    assertNoGrowth('s3 matrix', before, await mark(s, peerSockets));
-  }, 30_000);
-
-  it('never showed a secret in its logs, /diagnose, / or /metrics', async () => {
-    const outputs: Record<string, string> = { 's3 matrix: logs (debug)': s.output() };
-    for (const p of ['/diagnose', '/diagnose?format=json', '/', '/metrics', '/healthz?verbose']) {
-      outputs[`s3 matrix: ${p}`] = (await getText(`${s.url}${p}`, 20_000)).body;
-    }
-    expect(g.secrets.size).toBeGreaterThan(0);
-    expect(scanAndRecord('s3 matrix: logs, /diagnose, /, /metrics', outputs, g.secrets)).toEqual(
-      [],
-    );
-  }, 30_000);
-});
+matrixTests(
+  'S3 faults: verdict within the bound, health endpoints answering, recovery',
+  's3 matrix',
+  () => m,
+  cases,
+  () => {
+    it('leaves no probe object behind once S3 works again', async () => {
+      await waitPass(m.s.url, 20_000);
+      await waitUntil(
+        'own objects cleaned up',
+        async () => (await ownObjects()).length === 0,
+        15_000,
+      );
+    }, 30_000);
+  },
+);

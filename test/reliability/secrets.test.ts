@@ -11,34 +11,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { BodyOf } from '../../ground/fault/proxy.ts';
-import { assumeRoleSource } from '../../ground/radosgw/info.ts';
 import { GUARD_NODE_ARGS } from '../../ground/shared/network-guard.ts';
-import { type FaultGround, startFaultGround } from './support/ground.ts';
+import { assumeRoleSource } from '../../ground/radosgw/info.ts';
+import type { FaultGround } from './support/ground.ts';
+import { closeAll, openFaultGround } from './support/harness.ts';
 import { getText } from './support/http.ts';
 import { waitPass } from './support/matrix.ts';
 import {
   baseEnv,
   freePort,
-  killAll,
   type SidecarProcess,
   spawnSidecar,
   waitListening,
 } from './support/process.ts';
 import { scanAndRecord } from './support/secrets.ts';
-import { printSummary } from './support/summary.ts';
 
 const rgw = inject('rgw');
 let g: FaultGround;
 
 beforeAll(async () => {
-  g = await startFaultGround(rgw);
+  g = await openFaultGround();
 }, 60_000);
 
-afterAll(async () => {
-  await killAll();
-  await g?.close();
-  printSummary();
-});
+afterAll(() => closeAll(g));
 
 const ENDPOINTS = [
   '/',

@@ -5,17 +5,12 @@ import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { adminS3 } from '../../ground/radosgw/info.ts';
 import { ownObjects } from './support/bucket.ts';
-import { type FaultGround, startFaultGround } from './support/ground.ts';
+import type { FaultGround } from './support/ground.ts';
+import { closeAll, openFaultGround, startSidecar } from './support/harness.ts';
 import { verdicts, waitUntil } from './support/http.ts';
 import { cycles, waitPass } from './support/matrix.ts';
-import {
-  freePort,
-  killAll,
-  type SidecarProcess,
-  spawnSidecar,
-  waitListening,
-} from './support/process.ts';
-import { addRow, printSummary } from './support/summary.ts';
+import { freePort, killAll } from './support/process.ts';
+import { addRow } from './support/summary.ts';
 
 const rgw = inject('rgw');
 const admin = adminS3(rgw);
@@ -26,34 +21,25 @@ let port: number;
 /** main.ts: a stop that takes longer than this exits 1. */
 const deadlineMs = (timeoutSeconds: number) => Math.max(5000, timeoutSeconds * 2000);
 
-function envFor(timeoutSeconds: number): Record<string, string> {
-  return {
-    ...g.env,
-    S3_HEALTH_INTERVAL_SECONDS: String(Math.max(0.5, timeoutSeconds)),
-    S3_HEALTH_TIMEOUT_SECONDS: String(timeoutSeconds),
-    S3_HEALTH_LOG_LEVEL: 'info',
-  };
-}
-
-async function start(timeoutSeconds: number): Promise<SidecarProcess> {
-  const s = spawnSidecar(envFor(timeoutSeconds), port);
-  await waitListening(s);
-  return s;
-}
+const start = (timeoutSeconds: number) =>
+  startSidecar(
+    g,
+    {
+      S3_HEALTH_INTERVAL_SECONDS: String(Math.max(0.5, timeoutSeconds)),
+      S3_HEALTH_TIMEOUT_SECONDS: String(timeoutSeconds),
+      S3_HEALTH_LOG_LEVEL: 'info',
+    },
+    { port },
+  );
 
 const own = () => ownObjects(admin, g.bucket, host);
 
 beforeAll(async () => {
-  g = await startFaultGround(rgw);
+  g = await openFaultGround();
   port = await freePort();
 }, 60_000);
 
-afterAll(async () => {
-  await killAll();
-  await g?.close();
-  admin.destroy();
-  printSummary();
-});
+afterAll(() => closeAll(g, admin));
 
 describe('SIGTERM', () => {
   it('mid-cycle (GET in flight): exit 0 within the deadline, probe object deleted', async () => {

@@ -1,46 +1,32 @@
 // Many short cycles with faults coming and going: sockets, descriptors and
 // the used heap must come back to where they were once the faults clear.
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { FaultMode } from '../../ground/fault/proxy.ts';
 import { S3_INTERNAL_ERROR } from '../../ground/fault/proxy.ts';
-import { type FaultGround, startFaultGround } from './support/ground.ts';
+import type { FaultGround } from './support/ground.ts';
+import { closeAll, openFaultGround, peerSockets, startSidecar } from './support/harness.ts';
 import { waitUntil } from './support/http.ts';
 import { assertNoGrowth, cycles, mark, waitPass } from './support/matrix.ts';
-import {
-  freePort,
-  killAll,
-  type SidecarProcess,
-  spawnSidecar,
-  waitListening,
-} from './support/process.ts';
-import { printSummary } from './support/summary.ts';
+import type { SidecarProcess } from './support/process.ts';
 
-const rgw = inject('rgw');
 let g: FaultGround;
 let s: SidecarProcess;
-const peerSockets = () => Object.values(g.proxies).reduce((n, p) => n + p.stats().openSockets, 0);
 
 beforeAll(async () => {
-  g = await startFaultGround(rgw);
-  s = spawnSidecar(
+  g = await openFaultGround();
+  s = await startSidecar(
+    g,
     {
-      ...g.env,
       S3_HEALTH_INTERVAL_SECONDS: '0.3',
       S3_HEALTH_TIMEOUT_SECONDS: '0.3',
       S3_HEALTH_LOG_LEVEL: 'warn',
     },
-    await freePort(),
     { gcHook: true },
   );
-  await waitListening(s);
   await waitPass(s.url, 30_000);
 }, 60_000);
 
-afterAll(async () => {
-  await killAll();
-  await g?.close();
-  printSummary();
-});
+afterAll(() => closeAll(g));
 
 const ROUND: [string, () => Promise<void> | void][] = [
   ['s3 reset', () => g.proxies.s3.set({ kind: 'reset' })],
@@ -57,7 +43,7 @@ it('14 s of faults coming and going, ~70 cycles: nothing piles up', async () => 
   // Warm up: pools, JIT and caches reach their working size.
   const c0 = await cycles(s.url);
   await waitUntil('warm-up cycles', async () => (await cycles(s.url)) >= c0 + 10, 30_000);
-  const before = await mark(s, peerSockets);
+  const before = await mark(s, () => peerSockets(g));
   const end = Date.now() + 14_000;
   for (let i = 0; Date.now() < end; i++) {
     const [, inject] = ROUND[i % ROUND.length] ?? ROUND[0] ?? ['', () => {}];
@@ -69,7 +55,7 @@ it('14 s of faults coming and going, ~70 cycles: nothing piles up', async () => 
   await waitPass(s.url, 20_000);
   const c1 = await cycles(s.url);
   await waitUntil('settle cycles', async () => (await cycles(s.url)) >= c1 + 10, 30_000);
-  const after = await mark(s, peerSockets);
+  const after = await mark(s, () => peerSockets(g));
   assertNoGrowth('soak: 8 fault kinds in turn at a 0.3 s interval', before, after);
   expect(after.cycles - before.cycles).toBeGreaterThan(30);
 }, 120_000);

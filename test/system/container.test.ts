@@ -423,7 +423,8 @@ describe('the s3-health image and docker-compose.yml on a simulated EC2 host', (
       const started = at(id, 'start');
       expect(started, `${service} start event`).toBeDefined();
       expect(started, `${service} started before s3-health was healthy`).toBeGreaterThan(healthy);
-      expect(composed.getContainer(`${PROJECT}_${service}_1`)).toBeDefined();
+      // testcontainers' handle on the service is the very container compose started.
+      expect(composed.getContainer(`${PROJECT}_${service}_1`).getId()).toBe(id);
     }
   }, 180_000);
 
