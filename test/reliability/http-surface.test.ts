@@ -250,9 +250,10 @@ describe('fixed hostile requests', () => {
 /**
  * "Not slowed": a server that let trickling clients hold its accept loop or
  * event loop would answer in seconds (autocannon gives up at 2 s); the
- * health routes answer in ~10 ms on the loaded reference machine.
+ * health routes answer in 7-100 ms on the reference machine, the upper end
+ * with other reliability files running beside this one.
  */
-const SLOWLORIS_P99_MS = 200;
+const SLOWLORIS_P99_MS = 500;
 
 describe('slowloris clients', () => {
   it('50 trickling connections do not slow /livez or /healthz (autocannon)', async () => {
