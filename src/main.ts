@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { shutdownDeadlineMs } from './config/bounds.ts';
 import { EXIT_CONFIG, formatProblems, parseConfig } from './config/parse.ts';
 import { createService } from './service.ts';
 import { readVersion } from './version.ts';
@@ -17,13 +18,10 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutting down: stopping probes, deleting probe objects in flight');
     // A second signal, or a stop that hangs past the deadline, still ends the process.
-    const force = setTimeout(
-      () => {
-        logger.error('shutdown deadline passed; exiting');
-        process.exit(1);
-      },
-      Math.max(5000, config.timeoutSeconds * 2000),
-    );
+    const force = setTimeout(() => {
+      logger.error('shutdown deadline passed; exiting');
+      process.exit(1);
+    }, shutdownDeadlineMs(config));
     force.unref();
     service.stop().then(
       () => {

@@ -35,7 +35,7 @@ export class ClientPool {
   }
 
   private handler(): NodeHttpHandler {
-    const ms = Math.ceil(this.config.timeoutSeconds * 1000);
+    const ms = this.config.timeoutMs;
     return new NodeHttpHandler({
       connectionTimeout: ms,
       requestTimeout: ms,

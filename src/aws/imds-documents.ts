@@ -2,6 +2,7 @@
 // `Code` field must say so (reference A.7), and secrets are dropped here,
 // at the edge, so nothing downstream can ever hold them.
 import { maskKeyId } from '../config/mask.ts';
+import { REGION_RE } from '../model/region.ts';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
 
@@ -85,7 +86,6 @@ export function parseRoleList(body: string): string | undefined {
 }
 
 const INSTANCE_ID_RE = /^i-[0-9a-f]{8,17}$/;
-const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
 export function parseInstanceId(body: string): string | undefined {
   const v = body.trim();

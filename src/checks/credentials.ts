@@ -1,6 +1,7 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { maskKeyId } from '../config/mask.ts';
 import { CheckFailure } from '../model/check.ts';
+import { regionFor } from '../model/region.ts';
 import type { Check, StepOutcome } from './check.ts';
 import type { ProbeDeps } from './deps.ts';
 
@@ -51,7 +52,7 @@ export const credentialsCheck: Check<ProbeDeps> = {
       name: 'identity',
       service: 'sts',
       run: async (ctx): Promise<StepOutcome> => {
-        const region = ctx.config.aws.region ?? ctx.facts.region ?? 'us-east-1';
+        const region = regionFor(ctx.config.aws, ctx.facts);
         const out = await ctx.deps.clients
           .sts(region)
           .send(new GetCallerIdentityCommand({}), { abortSignal: ctx.signal })

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { CheckFailure } from '../model/check.ts';
 import type { Config } from '../model/config.ts';
+import { regionFor } from '../model/region.ts';
 import type { Check, CheckContext, StepOutcome } from './check.ts';
 import type { ProbeDeps } from './deps.ts';
 
@@ -47,12 +48,8 @@ function kmsKeyInDisguise(ctx: Ctx, e: unknown): CheckFailure | undefined {
   );
 }
 
-function regionOf(ctx: Ctx): string {
-  return ctx.config.aws.region ?? ctx.facts.region ?? 'us-east-1';
-}
-
 function client(ctx: Ctx) {
-  return ctx.deps.clients.s3(regionOf(ctx));
+  return ctx.deps.clients.s3(regionFor(ctx.config.aws, ctx.facts));
 }
 
 /** A configured key id, alias or ARN against the ARN S3 reports on HEAD. */

@@ -8,6 +8,7 @@ import {
   LOG_LEVELS,
   type LogLevel,
 } from '../model/config.ts';
+import { REGION_RE } from '../model/region.ts';
 import { maskKeyId } from './mask.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -93,7 +94,6 @@ class Reader {
 
 // S3 bucket naming rules (general purpose buckets); dots allowed but not adjacent.
 const BUCKET_RE = /^(?!xn--)(?!.*\.\.)(?!\d+\.\d+\.\d+\.\d+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 // Characters S3 keys tolerate everywhere without URL-encoding surprises.
 const PREFIX_RE = /^[A-Za-z0-9!_.*'()/-]+\/$/;
 const ACCOUNT_RE = /^\d{12}$/;
@@ -329,6 +329,8 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
       checks,
       intervalSeconds,
       timeoutSeconds,
+      intervalMs: Math.round(intervalSeconds * 1000),
+      timeoutMs: Math.round(timeoutSeconds * 1000),
       failureThreshold,
       successThreshold,
       bucket,

@@ -3,7 +3,8 @@ import { redactUrl } from './mask.ts';
 
 /** Configuration as reports may show it: no diagnose token, no proxy passwords. */
 export function redactConfig(config: Config): Record<string, unknown> {
-  const { diagnoseToken, aws, ...rest } = config;
+  // The ms fields repeat the seconds shown, converted; reports keep the operator's units.
+  const { diagnoseToken, aws, intervalMs: _i, timeoutMs: _t, ...rest } = config;
   return {
     ...rest,
     diagnoseTokenSet: diagnoseToken !== undefined,

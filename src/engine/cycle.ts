@@ -1,5 +1,6 @@
 import type { Check } from '../checks/check.ts';
 import type { ProbeDeps } from '../checks/deps.ts';
+import { leftoverAgeMs } from '../config/bounds.ts';
 import type { CheckName, CheckResult, Facts } from '../model/check.ts';
 import type { Config } from '../model/config.ts';
 import { blockedResult, runCheck } from './run-check.ts';
@@ -54,7 +55,6 @@ export async function runCycle(
     kmsKeyId: config.kmsKeyId,
   };
   const results = new Map<CheckName, CheckResult>();
-  const timeoutMs = Math.round(config.timeoutSeconds * 1000);
   deps.holder.resolved = undefined;
   const pendingBefore = new Set(deps.ownKeys.pending());
   for (const check of checks) {
@@ -68,7 +68,7 @@ export async function runCycle(
     const result = await runCheck(
       check,
       { config, facts, deps, earlier: results },
-      timeoutMs,
+      config.timeoutMs,
       signal,
     );
     results.set(check.name, result);
@@ -78,8 +78,7 @@ export async function runCycle(
   if (!deps.leftovers.swept && results.get('s3')?.status === 'pass') {
     // Done only by a sweep that ran once everything a predecessor wrote is past
     // the age bound; until then each passing cycle sweeps what is old enough.
-    deps.leftovers.swept =
-      Date.now() - deps.leftovers.since >= 2 * config.timeoutSeconds * 1000 + 5000;
+    deps.leftovers.swept = Date.now() - deps.leftovers.since >= leftoverAgeMs(config);
     await sweepLeftovers(deps, config, facts, results, onLeftover).catch((err: unknown) =>
       onLeftover?.(config.ownPrefix, err),
     );

@@ -1,5 +1,6 @@
 import type { ProbeDeps } from '../checks/deps.ts';
 import { enabledChecks } from '../checks/index.ts';
+import { diagnoseDeadlineMs } from '../config/bounds.ts';
 import type { CheckResult, Facts } from '../model/check.ts';
 import type { Config } from '../model/config.ts';
 import type { DiagnoseReport } from '../model/diagnose.ts';
@@ -50,7 +51,7 @@ export function createDiagnoser(
       serviceId: config.hostname,
       startedAt: new Date(t0).toISOString(),
       durationMs: Date.now() - t0,
-      deadlineMs: Math.round(config.timeoutSeconds * 1000 * checks.length),
+      deadlineMs: diagnoseDeadlineMs(config),
       timedOut: hitDeadline(results),
       results,
       facts: withKnownIds(outcome.facts, knownFacts()),

@@ -1,5 +1,6 @@
 import type { Check } from '../checks/check.ts';
 import type { ProbeDeps } from '../checks/deps.ts';
+import { reprobeDelayMs } from '../config/bounds.ts';
 import type { Config } from '../model/config.ts';
 import { type CycleOutcome, runCycle } from './cycle.ts';
 import { wantsReprobe } from './state.ts';
@@ -43,7 +44,7 @@ export class Scheduler {
 
   /** Delay before confirming a suspected change: short, so detection costs ~one timeout more. */
   reprobeDelayMs(): number {
-    return Math.min(1000, this.config.intervalSeconds * 1000, this.config.timeoutSeconds * 250);
+    return reprobeDelayMs(this.config);
   }
 
   start(): void {
@@ -81,7 +82,7 @@ export class Scheduler {
     } catch (err) {
       this.hooks.onError?.(err);
     }
-    const intervalMs = this.config.intervalSeconds * 1000;
+    const { intervalMs } = this.config;
     // A re-probe waits out the short delay counted from the cycle's start: a
     // cycle that hung for a whole timeout re-probes at once.
     const next = reprobe

@@ -1,4 +1,6 @@
+import { staleAfterMs } from '../config/bounds.ts';
 import type { CheckName, CheckResult, Status } from '../model/check.ts';
+import type { Config } from '../model/config.ts';
 import type { CheckState, Verdict } from '../model/health.ts';
 
 export interface Thresholds {
@@ -60,7 +62,7 @@ export function wantsReprobe(s: CheckState): boolean {
 export function verdictOf(
   s: CheckState,
   now: number,
-  timing: { intervalSeconds: number; timeoutSeconds: number },
+  timing: Pick<Config, 'intervalMs' | 'timeoutMs'>,
 ): Verdict {
   if (s.reported === 'unknown' || s.lastFinishedAt === undefined) {
     return {
@@ -70,7 +72,7 @@ export function verdictOf(
       stale: true,
     };
   }
-  const maxAgeMs = (3 * timing.intervalSeconds + timing.timeoutSeconds) * 1000;
+  const maxAgeMs = staleAfterMs(timing);
   if (now - s.lastFinishedAt > maxAgeMs) {
     const age = Math.round((now - s.lastFinishedAt) / 1000);
     return {

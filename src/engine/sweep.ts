@@ -2,8 +2,10 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { isOwnKeyFormat } from '../aws/own-keys.ts';
 import type { ProbeDeps } from '../checks/deps.ts';
 import { deleteOwn } from '../checks/s3.ts';
+import { deleteDeadlineMs, leftoverAgeMs } from '../config/bounds.ts';
 import type { CheckName, CheckResult, Facts } from '../model/check.ts';
 import type { Config } from '../model/config.ts';
+import { regionFor } from '../model/region.ts';
 
 /** Keys we could not delete are retried each cycle; past this many the oldest are given up. */
 const MAX_PENDING_KEYS = 100;
@@ -30,7 +32,7 @@ export async function sweepPending(
 ): Promise<void> {
   if (pending.length === 0 || deps.holder.resolved === undefined) return;
   const ctx = context(deps, config, facts, results);
-  const perKeyMs = Math.min(2000, Math.round(config.timeoutSeconds * 1000));
+  const perKeyMs = deleteDeadlineMs(config);
   for (const key of pending) {
     try {
       await deleteOwn(ctx, key, perKeyMs);
@@ -59,14 +61,14 @@ export async function sweepLeftovers(
   onLeftover?: LeftoverHook,
   now: number = Date.now(),
 ): Promise<string[]> {
-  const region = config.aws.region ?? facts.region ?? 'us-east-1';
+  const region = regionFor(config.aws, facts);
   const out = await deps.clients
     .s3(region)
     .send(
       new ListObjectsV2Command({ Bucket: config.bucket, Prefix: config.ownPrefix, MaxKeys: 200 }),
-      { abortSignal: AbortSignal.timeout(Math.round(config.timeoutSeconds * 1000)) },
+      { abortSignal: AbortSignal.timeout(config.timeoutMs) },
     );
-  const minAgeMs = 2 * config.timeoutSeconds * 1000 + 5000;
+  const minAgeMs = leftoverAgeMs(config);
   const swept: string[] = [];
   const ctx = context(deps, config, facts, results);
   for (const obj of out.Contents ?? []) {
@@ -75,7 +77,7 @@ export async function sweepLeftovers(
     if (!own.ok || own.writtenAt === undefined || now - own.writtenAt < minAgeMs) continue;
     deps.ownKeys.adopt(key);
     try {
-      await deleteOwn(ctx, key, Math.min(2000, Math.round(config.timeoutSeconds * 1000)));
+      await deleteOwn(ctx, key, deleteDeadlineMs(config));
       swept.push(key);
     } catch (err) {
       onLeftover?.(key, err);

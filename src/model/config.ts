@@ -36,8 +36,14 @@ export interface Config {
   host: string;
   /** Enabled checks in chain order; `environment` is always first. */
   checks: CheckName[];
+  /** As configured (S3_HEALTH_INTERVAL_SECONDS), for reports; code reads intervalMs. */
   intervalSeconds: number;
+  /** As configured (S3_HEALTH_TIMEOUT_SECONDS), for reports; code reads timeoutMs. */
   timeoutSeconds: number;
+  /** The interval in whole milliseconds: the one conversion from seconds. */
+  intervalMs: number;
+  /** One check's deadline in whole milliseconds; derived bounds are in config/bounds.ts. */
+  timeoutMs: number;
   failureThreshold: number;
   successThreshold: number;
   bucket?: string;

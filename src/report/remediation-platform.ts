@@ -1,6 +1,7 @@
 import { type ContainerFlavour, containerPlan } from '../aws/credential-platform.ts';
 import type { ErrorDetail } from '../model/check.ts';
 import type { Reason } from '../model/reasons.ts';
+import { signingRegion } from '../model/region.ts';
 import { roleFromArn } from './arn.ts';
 import { type BlockTemplate, code, json, type Row, sh, t } from './remediation-blocks.ts';
 import type { RemediationContext, Vars } from './vars.ts';
@@ -31,7 +32,7 @@ function k8s(ctx: RemediationContext): { ns: string; sa: string; subject: string
 }
 
 function regionOf(ctx: RemediationContext): string {
-  return ctx.config.aws.region ?? ctx.facts.region ?? '<REGION>';
+  return signingRegion(ctx.config.aws, ctx.facts) ?? '<REGION>';
 }
 
 /** The role a platform source hands out: IRSA names it; otherwise the expected role, if any. */

@@ -1,6 +1,7 @@
 import { maskKeyId } from '../config/mask.ts';
 import type { CheckName, ClassifiedError, Facts, Observed } from '../model/check.ts';
 import type { Config } from '../model/config.ts';
+import { signingRegion } from '../model/region.ts';
 import { accountOf, instanceProfileName, kmsRegionOf, partitionOf, roleFromArn } from './arn.ts';
 import { scrubSecrets } from './scrub.ts';
 
@@ -198,7 +199,7 @@ export function learnVars(ctx: RemediationContext): Vars {
       : `arn:${partition}:iam::${account ?? PLACEHOLDER.accountId}:role/${roleName ?? PLACEHOLDER.roleName}`;
 
   const bucketRegion = first(detail.bucketRegion, named.bucketRegion, facts.bucketRegion);
-  const s3Region = first(bucketRegion, config.aws.region, facts.region);
+  const s3Region = first(bucketRegion, signingRegion(config.aws, facts));
   const kmsKeyArn = kmsKey(ctx, partition, account, s3Region);
 
   const step = ctx.step ?? '';
@@ -213,7 +214,7 @@ export function learnVars(ctx: RemediationContext): Vars {
     `https://s3.${s3Region ?? PLACEHOLDER.region}.amazonaws.com`;
   const stsEndpoint =
     first(a.endpointUrlSts, a.endpointUrl) ??
-    `https://sts.${first(a.region, facts.region) ?? PLACEHOLDER.region}.amazonaws.com`;
+    `https://sts.${signingRegion(a, facts) ?? PLACEHOLDER.region}.amazonaws.com`;
   const target =
     named.target ??
     defaultTarget(ctx.check, { imds: imdsEndpoint, s3: s3Endpoint, sts: stsEndpoint });
@@ -234,7 +235,8 @@ export function learnVars(ctx: RemediationContext): Vars {
     step,
     where: step === '' ? ctx.check : `${ctx.check} ${step}`,
     instanceId: facts.instanceId ?? PLACEHOLDER.instanceId,
-    // The seed sets AWS_REGION to the instance's region; IMDS, when it answered, wins.
+    // The instance's own region (for EC2 and IAM commands), not the signing
+    // region: the seed sets AWS_REGION to it, and IMDS, when it answered, wins.
     region: first(facts.region, a.region, a.defaultRegion) ?? PLACEHOLDER.region,
     s3Region: s3Region ?? PLACEHOLDER.region,
     bucketRegion: bucketRegion ?? PLACEHOLDER.region,
@@ -287,7 +289,7 @@ export function learnVars(ctx: RemediationContext): Vars {
     expectedRole: first(config.expectedRole, detail.expected) ?? '(not set)',
     warnSeconds: String(config.credentialsWarnSeconds),
     failSeconds: String(config.credentialsFailSeconds),
-    timeoutMs: String(Math.round(config.timeoutSeconds * 1000)),
+    timeoutMs: String(config.timeoutMs),
     profile: a.profile ?? '<PROFILE>',
     proxyVars: proxyVars === '' ? 'a proxy variable' : proxyVars,
     noProxy: a.noProxy ?? '(unset)',

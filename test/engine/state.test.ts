@@ -12,7 +12,7 @@ import type { CheckState } from '../../src/model/health.ts';
 import type { Reason } from '../../src/model/reasons.ts';
 
 const T2: Thresholds = { failureThreshold: 2, successThreshold: 1 };
-const TIMING = { intervalSeconds: 30, timeoutSeconds: 5 };
+const TIMING = { intervalMs: 30_000, timeoutMs: 5000 };
 const T0 = Date.parse('2026-08-20T10:00:00.000Z');
 
 function result(status: Status, reason?: Reason, output?: string): CheckResult {
