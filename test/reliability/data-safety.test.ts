@@ -46,6 +46,15 @@ const start = () => startSidecar(g, ENV, { port });
 
 const own = () => ownObjects(admin, g.bucket, host, prints);
 
+/**
+ * Waits for a request the S3 fault really answered: one already in flight
+ * when the fault was set passes through unfaulted, and would let a test
+ * go on before the fault had any effect.
+ */
+async function nextFaulted(match: RequestMatch): Promise<void> {
+  for (;;) if ((await g.proxies.s3.next(match, 'answered', 10_000)).faulted) return;
+}
+
 /** Records the scenario's row, then asserts it: every foreign object intact, none of ours left. */
 async function expectClean(scenario: string): Promise<void> {
   const left = await own();
@@ -156,7 +165,7 @@ describe('foreign objects survive faults, signals and restarts; own objects do n
       let s = await start();
       await waitPass(s.url, 20_000);
       await g.proxies.s3.set(DENIED, { method: 'DELETE' });
-      await g.proxies.s3.next({ method: 'DELETE' }, 'answered', 10_000);
+      await nextFaulted({ method: 'DELETE' });
       await s.stop('SIGTERM');
       await g.clearFaults();
       const leftover = await own();
@@ -212,8 +221,7 @@ describe('foreign objects survive faults, signals and restarts; own objects do n
         },
         { method: 'PUT' },
       );
-      await g.proxies.s3.next({ method: 'PUT' }, 'answered', 10_000);
-      await g.proxies.s3.next({ method: 'PUT' }, 'answered', 10_000);
+      await nextFaulted({ method: 'PUT' });
       await g.clearFaults();
       await waitPass(s.url, 20_000);
       await new Promise((r) => setTimeout(r, 2000));
