@@ -10,6 +10,7 @@ import {
 } from '../model/config.ts';
 import { REGION_RE } from '../model/region.ts';
 import { maskKeyId } from './mask.ts';
+import { VARIABLE_NAMES, VARIABLES } from './variables.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -114,7 +115,7 @@ function parseStorageUri(r: Reader): { bucket?: string; prefix?: string } {
 }
 
 function parseChecks(r: Reader): CheckName[] {
-  const v = r.raw('S3_HEALTH_CHECKS') ?? 'imds,credentials,s3';
+  const v = r.raw('S3_HEALTH_CHECKS') ?? VARIABLES.S3_HEALTH_CHECKS.default;
   const wanted = new Set<CheckName>(['environment']);
   for (const part of v.split(',').map((s) => s.trim().toLowerCase())) {
     if (part === '') continue;
@@ -174,8 +175,12 @@ function parseAws(r: Reader, env: Env): AwsEnv {
 /** Parses the whole environment once; every problem is collected, none thrown. */
 export function parseConfig(env: Env, hostname: string = osHostname()): ParseResult {
   const r = new Reader(env);
-  const port = r.number('S3_HEALTH_PORT', 8080, { integer: true, min: 1, max: 65535 });
-  const host = r.raw('S3_HEALTH_HOST') ?? '0.0.0.0';
+  const port = r.number('S3_HEALTH_PORT', VARIABLES.S3_HEALTH_PORT.default, {
+    integer: true,
+    min: 1,
+    max: 65535,
+  });
+  const host = r.raw('S3_HEALTH_HOST') ?? VARIABLES.S3_HEALTH_HOST.default;
   if (isIP(host) === 0 && !/^(?=.{1,253}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(host)) {
     r.problem(
       'S3_HEALTH_HOST',
@@ -184,16 +189,24 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
     );
   }
   const checks = parseChecks(r);
-  const intervalSeconds = r.number('S3_HEALTH_INTERVAL_SECONDS', 30, {
-    min: 0.1,
-    max: 86400,
-    unit: 'seconds',
-  });
-  const timeoutSeconds = r.number('S3_HEALTH_TIMEOUT_SECONDS', 5, {
-    min: 0.05,
-    max: 300,
-    unit: 'seconds',
-  });
+  const intervalSeconds = r.number(
+    'S3_HEALTH_INTERVAL_SECONDS',
+    VARIABLES.S3_HEALTH_INTERVAL_SECONDS.default,
+    {
+      min: 0.1,
+      max: 86400,
+      unit: 'seconds',
+    },
+  );
+  const timeoutSeconds = r.number(
+    'S3_HEALTH_TIMEOUT_SECONDS',
+    VARIABLES.S3_HEALTH_TIMEOUT_SECONDS.default,
+    {
+      min: 0.05,
+      max: 300,
+      unit: 'seconds',
+    },
+  );
   if (
     !r.has('S3_HEALTH_TIMEOUT_SECONDS', 'S3_HEALTH_INTERVAL_SECONDS') &&
     timeoutSeconds > intervalSeconds
@@ -204,16 +217,24 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
       'a timeout no longer than the interval, so cycles never overlap',
     );
   }
-  const failureThreshold = r.number('S3_HEALTH_FAILURE_THRESHOLD', 2, {
-    integer: true,
-    min: 1,
-    max: 100,
-  });
-  const successThreshold = r.number('S3_HEALTH_SUCCESS_THRESHOLD', 1, {
-    integer: true,
-    min: 1,
-    max: 100,
-  });
+  const failureThreshold = r.number(
+    'S3_HEALTH_FAILURE_THRESHOLD',
+    VARIABLES.S3_HEALTH_FAILURE_THRESHOLD.default,
+    {
+      integer: true,
+      min: 1,
+      max: 100,
+    },
+  );
+  const successThreshold = r.number(
+    'S3_HEALTH_SUCCESS_THRESHOLD',
+    VARIABLES.S3_HEALTH_SUCCESS_THRESHOLD.default,
+    {
+      integer: true,
+      min: 1,
+      max: 100,
+    },
+  );
 
   const storage = parseStorageUri(r);
   const bucket = r.raw('S3_HEALTH_BUCKET') ?? storage.bucket;
@@ -228,7 +249,7 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
       'a bucket name, or remove s3 from S3_HEALTH_CHECKS',
     );
   }
-  const prefix = r.raw('S3_HEALTH_PREFIX') ?? 'healthcheck/';
+  const prefix = r.raw('S3_HEALTH_PREFIX') ?? VARIABLES.S3_HEALTH_PREFIX.default;
   if (!PREFIX_RE.test(prefix) || prefix.startsWith('/') || prefix.includes('//')) {
     r.problem(
       'S3_HEALTH_PREFIX',
@@ -249,7 +270,10 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
       'set S3_HEALTH_SSE=aws:kms too, or unset the key',
     );
   }
-  const forcePathStyle = r.bool('S3_HEALTH_S3_FORCE_PATH_STYLE', false);
+  const forcePathStyle = r.bool(
+    'S3_HEALTH_S3_FORCE_PATH_STYLE',
+    VARIABLES.S3_HEALTH_S3_FORCE_PATH_STYLE.default,
+  );
   const expectedAccount = r.raw('S3_HEALTH_EXPECTED_ACCOUNT');
   if (expectedAccount !== undefined && !ACCOUNT_RE.test(expectedAccount)) {
     r.problem('S3_HEALTH_EXPECTED_ACCOUNT', 'not an account id', '12 digits');
@@ -258,18 +282,26 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
   if (expectedRole !== undefined && !ROLE_RE.test(expectedRole)) {
     r.problem('S3_HEALTH_EXPECTED_ROLE', 'not a role name or ARN', 'a role name or role ARN');
   }
-  const credentialsWarnSeconds = r.number('S3_HEALTH_CREDENTIALS_WARN_SECONDS', 900, {
-    integer: true,
-    min: 0,
-    max: 43200,
-    unit: 'seconds',
-  });
-  const credentialsFailSeconds = r.number('S3_HEALTH_CREDENTIALS_FAIL_SECONDS', 300, {
-    integer: true,
-    min: 0,
-    max: 43200,
-    unit: 'seconds',
-  });
+  const credentialsWarnSeconds = r.number(
+    'S3_HEALTH_CREDENTIALS_WARN_SECONDS',
+    VARIABLES.S3_HEALTH_CREDENTIALS_WARN_SECONDS.default,
+    {
+      integer: true,
+      min: 0,
+      max: 43200,
+      unit: 'seconds',
+    },
+  );
+  const credentialsFailSeconds = r.number(
+    'S3_HEALTH_CREDENTIALS_FAIL_SECONDS',
+    VARIABLES.S3_HEALTH_CREDENTIALS_FAIL_SECONDS.default,
+    {
+      integer: true,
+      min: 0,
+      max: 43200,
+      unit: 'seconds',
+    },
+  );
   if (
     !r.has('S3_HEALTH_CREDENTIALS_FAIL_SECONDS', 'S3_HEALTH_CREDENTIALS_WARN_SECONDS') &&
     credentialsFailSeconds > credentialsWarnSeconds
@@ -288,30 +320,14 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
       '16-256 printable ASCII characters without spaces',
     );
   }
-  const metricsHistograms = r.bool('S3_HEALTH_METRICS_HISTOGRAMS', false);
-  const logLevel: LogLevel = r.oneOf('S3_HEALTH_LOG_LEVEL', LOG_LEVELS) ?? 'info';
-
-  const known = new Set([
-    'S3_HEALTH_PORT',
-    'S3_HEALTH_HOST',
-    'S3_HEALTH_CHECKS',
-    'S3_HEALTH_INTERVAL_SECONDS',
-    'S3_HEALTH_TIMEOUT_SECONDS',
-    'S3_HEALTH_FAILURE_THRESHOLD',
-    'S3_HEALTH_SUCCESS_THRESHOLD',
-    'S3_HEALTH_BUCKET',
-    'S3_HEALTH_PREFIX',
-    'S3_HEALTH_SSE',
-    'S3_HEALTH_KMS_KEY_ID',
-    'S3_HEALTH_S3_FORCE_PATH_STYLE',
-    'S3_HEALTH_EXPECTED_ACCOUNT',
-    'S3_HEALTH_EXPECTED_ROLE',
-    'S3_HEALTH_CREDENTIALS_WARN_SECONDS',
-    'S3_HEALTH_CREDENTIALS_FAIL_SECONDS',
-    'S3_HEALTH_DIAGNOSE_TOKEN',
+  const metricsHistograms = r.bool(
     'S3_HEALTH_METRICS_HISTOGRAMS',
-    'S3_HEALTH_LOG_LEVEL',
-  ]);
+    VARIABLES.S3_HEALTH_METRICS_HISTOGRAMS.default,
+  );
+  const logLevel: LogLevel =
+    r.oneOf('S3_HEALTH_LOG_LEVEL', LOG_LEVELS) ?? VARIABLES.S3_HEALTH_LOG_LEVEL.default;
+
+  const known = new Set<string>(VARIABLE_NAMES);
   // A typo in an S3_HEALTH_ name would otherwise silently fall back to a default.
   for (const name of Object.keys(env)) {
     if (name.startsWith('S3_HEALTH_') && !known.has(name)) {
