@@ -39,12 +39,12 @@ export function cycleMaxMs(t: Timing): number {
 }
 
 /** The quick re-probe after an unconfirmed failure (Scheduler.reprobeDelayMs). */
-export function reprobeMs(t: Timing): number {
+function reprobeMs(t: Timing): number {
   return Math.min(1000, t.intervalSeconds * 1000, t.timeoutSeconds * 250);
 }
 
 /** Timer lateness on a loaded 2-core machine, the /healthz poll (100 ms) and its answer. */
-export const OBSERVE_MS = 1000;
+const OBSERVE_MS = 1000;
 
 /**
  * Worst case from a fault to the verdict that names it, from the scheduler
@@ -198,18 +198,18 @@ export async function mark(s: SidecarProcess, peerSockets: () => number): Promis
 }
 
 /** Descriptors, sockets and peer connections a run may end with above its start. */
-export const FD_SLACK = 6;
+const FD_SLACK = 6;
 /**
  * RSS a run may gain: V8 sizes its heap to the load it sees, which costs up
  * to ~20 MiB over a matrix on the reference machine; a leak of 1 MiB a
  * cycle crosses this within the 30–70 cycles of one run.
  */
-export const RSS_GROWTH_MIB = 32;
+const RSS_GROWTH_MIB = 32;
 /**
  * Heap kept after a full GC: the leak detector proper. 8 MiB over ~45
  * cycles is ~180 KiB a cycle kept alive.
  */
-export const HEAP_GROWTH_MIB = 8;
+const HEAP_GROWTH_MIB = 8;
 
 /** Sockets, descriptors and memory must come back to where they were. */
 export function assertNoGrowth(run: string, before: ResourceMark, after: ResourceMark): void {
