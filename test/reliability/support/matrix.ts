@@ -2,6 +2,7 @@
 // under load, the verdict it must reach within a bound derived from its own
 // configuration, then recovery to pass once the fault is cleared.
 import { expect } from 'vitest';
+import { deleteDeadlineMs, reprobeDelayMs } from '../../../src/config/bounds.ts';
 import { getText, reasonOf, verdicts, waitUntil } from './http.ts';
 import { load, watchLiveness } from './load.ts';
 import { resources, type SidecarProcess } from './process.ts';
@@ -25,22 +26,27 @@ export function timingEnv(t: Timing): Record<string, string> {
   };
 }
 
+/** The timing in the units of src/config/bounds.ts, whose named durations the bounds reuse. */
+function ms(t: Timing): { intervalMs: number; timeoutMs: number } {
+  return { intervalMs: t.intervalSeconds * 1000, timeoutMs: t.timeoutSeconds * 1000 };
+}
+
 /**
  * The longest one cycle may take (src/engine/cycle.ts): the three AWS checks
  * in turn, each under its own deadline of `timeout` (the environment check
  * does no I/O; a check after a failed one is blocked, not run), then the
- * delete of at most one probe object of this cycle, under min(2 s, timeout)
- * (src/engine/sweep.ts). Passing cycles may also delete what earlier
- * failures left; detection never waits on a passing cycle past the first.
+ * delete of at most one probe object of this cycle, under deleteDeadlineMs =
+ * min(2 s, timeout) (src/engine/sweep.ts). Passing cycles may also delete
+ * what earlier failures left; detection never waits on a passing cycle past
+ * the first.
  */
 export function cycleMaxMs(t: Timing): number {
-  const timeoutMs = t.timeoutSeconds * 1000;
-  return 3 * timeoutMs + Math.min(2000, timeoutMs);
+  return 3 * ms(t).timeoutMs + deleteDeadlineMs(ms(t));
 }
 
-/** The quick re-probe after an unconfirmed failure (Scheduler.reprobeDelayMs). */
+/** The quick re-probe after an unconfirmed failure: reprobeDelayMs = min(1 s, interval, timeout / 4). */
 function reprobeMs(t: Timing): number {
-  return Math.min(1000, t.intervalSeconds * 1000, t.timeoutSeconds * 250);
+  return reprobeDelayMs(ms(t));
 }
 
 /** Timer lateness on a loaded 2-core machine, the /healthz poll (100 ms) and its answer. */
