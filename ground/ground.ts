@@ -5,7 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import { type ImdsEmulator, startImdsEmulator } from './imds/emulator.ts';
 import { linkImdsToSts } from './imds/sts-link.ts';
-import { assumeRoleSource, createBucket, type RgwInfo } from './radosgw/info.ts';
+import {
+  assumeRoleSource,
+  type BucketOptions,
+  createBucket,
+  type RgwInfo,
+} from './radosgw/info.ts';
 import { type StsEndpoint, startStsEndpoint } from './sts/endpoint.ts';
 
 export interface Ground {
@@ -20,6 +25,8 @@ export interface Ground {
 
 export interface GroundOptions {
   bucket?: string;
+  /** Versioning or Object Lock of the bucket the ground creates. */
+  bucketOptions?: BucketOptions;
   /** Narrows the instance role for this ground (real per-action AccessDenied from rgw). */
   sessionPolicy?: object;
   tokensRequired?: boolean;
@@ -37,7 +44,7 @@ export const GROUND_IDENTITY = {
 
 export async function startGround(rgw: RgwInfo, opts: GroundOptions = {}): Promise<Ground> {
   const bucket = opts.bucket ?? `s3h-${randomBytes(4).toString('hex')}`;
-  await createBucket(rgw, bucket);
+  await createBucket(rgw, bucket, opts.bucketOptions);
   const sts = await startStsEndpoint({ host: '127.0.0.1', port: 0 });
   let imds: ImdsEmulator;
   try {

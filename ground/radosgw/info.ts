@@ -1,4 +1,9 @@
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  PutBucketVersioningCommand,
+  PutObjectLockConfigurationCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { EmulatorCreds } from '../imds/emulator.ts';
 import { assumeRoleWith, type StaticCreds } from './creds.ts';
@@ -53,10 +58,54 @@ export function adminS3(info: RgwInfo): S3Client {
   });
 }
 
-export async function createBucket(info: RgwInfo, name: string): Promise<void> {
+/** How a test bucket keeps versions: radosgw implements all of these as S3 does. */
+export interface BucketOptions {
+  versioning?: 'Enabled' | 'Suspended';
+  /** Created with Object Lock (versioning Enabled with it); `days` sets a default retention. */
+  objectLock?: { mode: 'GOVERNANCE' | 'COMPLIANCE'; days: number } | true;
+}
+
+export async function createBucket(
+  info: RgwInfo,
+  name: string,
+  opts: BucketOptions = {},
+): Promise<void> {
   const s3 = adminS3(info);
   try {
-    await s3.send(new CreateBucketCommand({ Bucket: name }));
+    await s3.send(
+      new CreateBucketCommand({
+        Bucket: name,
+        ...(opts.objectLock === undefined ? {} : { ObjectLockEnabledForBucket: true }),
+      }),
+    );
+    if (opts.versioning === 'Suspended') {
+      // Suspended only exists after Enabled: S3 keeps what versioning wrote.
+      await s3.send(
+        new PutBucketVersioningCommand({
+          Bucket: name,
+          VersioningConfiguration: { Status: 'Enabled' },
+        }),
+      );
+    }
+    if (opts.versioning !== undefined) {
+      await s3.send(
+        new PutBucketVersioningCommand({
+          Bucket: name,
+          VersioningConfiguration: { Status: opts.versioning },
+        }),
+      );
+    }
+    if (typeof opts.objectLock === 'object') {
+      await s3.send(
+        new PutObjectLockConfigurationCommand({
+          Bucket: name,
+          ObjectLockConfiguration: {
+            ObjectLockEnabled: 'Enabled',
+            Rule: { DefaultRetention: { Mode: opts.objectLock.mode, Days: opts.objectLock.days } },
+          },
+        }),
+      );
+    }
   } catch (e) {
     if ((e as { name?: string }).name !== 'BucketAlreadyOwnedByYou') throw e;
   } finally {

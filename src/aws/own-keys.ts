@@ -2,6 +2,25 @@ import { randomBytes } from 'node:crypto';
 
 // probe-<epoch ms>-<16 hex>: sortable, unique, and recognisable as ours.
 const KEY_RE = /^probe-(\d{13})-([0-9a-f]{16})$/;
+const INSTANCE_ID_RE = /^i-[0-9a-f]{8,17}$/;
+
+/**
+ * `PREFIX<instance-id>/<hostname>/`, or `PREFIX<hostname>/` where no instance
+ * id is known: hostnames repeat across hosts (host networking, an explicit
+ * `hostname:`), instance ids do not.
+ */
+export function ownPrefixFor(prefix: string, hostname: string, instanceId?: string): string {
+  return instanceId !== undefined && INSTANCE_ID_RE.test(instanceId)
+    ? `${prefix}${instanceId}/${hostname}/`
+    : `${prefix}${hostname}/`;
+}
+
+/**
+ * What the PUT told us about the version it made: `answered` with the
+ * VersionId S3 named (none in an unversioned or suspended bucket: the
+ * object is then the `null` version), or `unknown` when the answer was lost.
+ */
+export type WrittenVersion = { kind: 'answered'; versionId?: string } | { kind: 'unknown' };
 
 /**
  * The only authority on which keys the sidecar may delete: keys it wrote in
@@ -9,24 +28,53 @@ const KEY_RE = /^probe-(\d{13})-([0-9a-f]{16})$/;
  * ever passed to DeleteObject.
  */
 export class OwnKeys {
-  private readonly written = new Set<string>();
-  readonly ownPrefix: string;
+  private readonly written = new Map<string, WrittenVersion>();
+  private prefix: string | undefined;
+  /**
+   * Learned, never configured: a PUT answered with a VersionId, or a DELETE
+   * answered with a delete marker. Then a DELETE without a version id leaves
+   * data behind, so every delete names its version.
+   */
+  keepsVersions = false;
 
-  constructor(ownPrefix: string) {
-    this.ownPrefix = ownPrefix;
+  constructor(ownPrefix?: string) {
+    this.prefix = ownPrefix;
+  }
+
+  /** The prefix is decided once, at the first PUT, and kept for the life of the process. */
+  pin(ownPrefix: string): string {
+    this.prefix ??= ownPrefix;
+    return this.prefix;
+  }
+
+  get ownPrefix(): string | undefined {
+    return this.prefix;
   }
 
   /** Reserves a fresh key before the PUT is sent, so a PUT that times out is still cleaned up. */
   next(now: number = Date.now()): string {
-    const key = `${this.ownPrefix}probe-${now}-${randomBytes(8).toString('hex')}`;
-    this.written.add(key);
+    if (this.prefix === undefined) throw new Error('own prefix not decided before the first PUT');
+    const key = `${this.prefix}probe-${now}-${randomBytes(8).toString('hex')}`;
+    this.written.set(key, { kind: 'unknown' });
     return key;
+  }
+
+  /** Records the PUT's answer: which version of the key is ours. */
+  answered(key: string, versionId: string | undefined): void {
+    if (!this.written.has(key)) return;
+    this.written.set(key, { kind: 'answered', ...(versionId ? { versionId } : {}) });
+    if (versionId !== undefined && versionId !== 'null') this.keepsVersions = true;
+  }
+
+  versionOf(key: string): WrittenVersion {
+    return this.written.get(key) ?? { kind: 'unknown' };
   }
 
   /** True only for a key this process created with `next` and has not yet deleted. */
   mayDelete(key: string): boolean {
-    if (!this.written.has(key) || !key.startsWith(this.ownPrefix)) return false;
-    return KEY_RE.test(key.slice(this.ownPrefix.length));
+    if (this.prefix === undefined || !this.written.has(key) || !key.startsWith(this.prefix))
+      return false;
+    return KEY_RE.test(key.slice(this.prefix.length));
   }
 
   /**
@@ -34,8 +82,8 @@ export class OwnKeys {
    * format under our own prefix (so never a foreign object).
    */
   adopt(key: string): boolean {
-    if (!isOwnKeyFormat(key, this.ownPrefix).ok) return false;
-    this.written.add(key);
+    if (this.prefix === undefined || !isOwnKeyFormat(key, this.prefix).ok) return false;
+    if (!this.written.has(key)) this.written.set(key, { kind: 'unknown' });
     return true;
   }
 
@@ -44,7 +92,7 @@ export class OwnKeys {
   }
 
   pending(): string[] {
-    return [...this.written];
+    return [...this.written.keys()];
   }
 }
 

@@ -1,11 +1,19 @@
-import type { CheckName, CheckResult, Facts, Observed, Service, StepName } from '../model/check.ts';
+import type {
+  CheckName,
+  CheckResult,
+  ErrorDetail,
+  Facts,
+  Observed,
+  Service,
+  StepName,
+} from '../model/check.ts';
 import type { Config } from '../model/config.ts';
 import type { Reason } from '../model/reasons.ts';
 
 /** A step returns what it saw; it may also raise a warning without failing. */
 export interface StepOutcome {
   observed?: Observed;
-  warning?: { reason: Reason; message: string };
+  warning?: { reason: Reason; message: string; detail?: ErrorDetail };
 }
 
 export interface Step<D> {

@@ -12,7 +12,7 @@ export function createDeps(config: Config, logger: WarnLogger, deep = false): Pr
     imds: new ImdsClient({ endpoint: imdsEndpoint(config.aws) }),
     clients: new ClientPool(config, holder),
     holder,
-    ownKeys: new OwnKeys(config.ownPrefix),
+    ownKeys: new OwnKeys(),
     resolveCredentials: () => resolveDefaultChain(config.aws, logger),
     leftovers: { swept: deep, since: Date.now() },
     deep,

@@ -1,11 +1,12 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
-  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
+import { ownPrefixFor } from '../aws/own-keys.ts';
+import { type Removal, removeObject, type VersionLeft } from '../aws/remove-object.ts';
 import { CheckFailure } from '../model/check.ts';
 import type { Config } from '../model/config.ts';
 import { regionFor } from '../model/region.ts';
@@ -21,6 +22,21 @@ interface Probe {
   key?: string;
   body: Buffer;
   putDone: boolean;
+  /** Object Lock retention HEAD showed, if any: a refused delete is then explained by it. */
+  retainedUntil?: string;
+}
+
+/**
+ * Content-MD5 lets Object Lock buckets take the PUT whatever checksum setting
+ * the client has (S3-compatible stores get WHEN_REQUIRED, so no CRC32). A
+ * FIPS-mode Node has no MD5: the SDK's flexible checksum is all there is then.
+ */
+function contentMd5(body: Buffer): string | undefined {
+  try {
+    return createHash('md5').update(body).digest('base64');
+  } catch {
+    return undefined;
+  }
 }
 
 function answeredWithError(e: unknown): boolean {
@@ -73,16 +89,52 @@ function sseParams(config: Config): Partial<PutObjectCommandInput> {
 
 /**
  * Deletes a probe object under its own short deadline, for when the check's
- * deadline already fired: an object we wrote must not be left behind.
+ * deadline already fired: an object we wrote must not be left behind. In a
+ * versioned bucket the exact version goes (see removeObject).
  */
-export async function deleteOwn(ctx: Ctx, key: string, timeoutMs: number): Promise<void> {
-  if (!ctx.deps.ownKeys.mayDelete(key)) {
+export async function deleteOwn(ctx: Ctx, key: string, timeoutMs: number): Promise<Removal> {
+  return removeOwn(ctx, key, AbortSignal.timeout(timeoutMs));
+}
+
+async function removeOwn(
+  ctx: Ctx,
+  key: string,
+  signal: AbortSignal,
+  retainedUntil?: string,
+): Promise<Removal> {
+  const own = ctx.deps.ownKeys;
+  if (!own.mayDelete(key)) {
     throw new CheckFailure('unknown', `refusing to delete ${key}: not written by this process`);
   }
-  await client(ctx).send(new DeleteObjectCommand({ Bucket: ctx.config.bucket, Key: key }), {
-    abortSignal: AbortSignal.timeout(timeoutMs),
+  const removal = await removeObject({
+    s3: client(ctx),
+    bucket: ctx.config.bucket,
+    key,
+    written: own.versionOf(key),
+    keepsVersions: own.keepsVersions,
+    signal,
+    ...(retainedUntil === undefined ? {} : { retainedUntil }),
+    learnedVersions: () => {
+      own.keepsVersions = true;
+    },
   });
-  ctx.deps.ownKeys.deleted(key);
+  // A version S3 will not let go is not retried every cycle: the warning and
+  // a lifecycle rule deal with it.
+  own.deleted(key);
+  return removal;
+}
+
+function versionLeftWarning(ctx: Ctx, left: VersionLeft): StepOutcome['warning'] {
+  const why =
+    left.cause === 'retention'
+      ? 'Object Lock retention forbids deleting it'
+      : 's3:DeleteObjectVersion is denied (or a retention S3 did not name)';
+  const marker = left.markerVersionId ? ' and a delete marker' : '';
+  return {
+    reason: 's3_version_left',
+    message: `S3 refused to delete version ${left.versionId} of ${left.key}: ${why} (${left.message}); each cycle leaves a noncurrent version${marker} under ${ctx.config.prefix}`,
+    detail: { versionCause: left.cause, versionId: left.versionId, key: left.key },
+  };
 }
 
 export const s3Check: Check<ProbeDeps> = {
@@ -100,8 +152,13 @@ export const s3Check: Check<ProbeDeps> = {
             // The credentials check is off: resolve as the app would.
             ctx.deps.holder.resolved = await ctx.deps.resolveCredentials(ctx.signal);
           }
+          // The imds check ran earlier in this cycle: its instance id names the prefix.
+          ctx.facts.prefix = ctx.deps.ownKeys.pin(
+            ownPrefixFor(ctx.config.prefix, ctx.config.hostname, ctx.facts.instanceId),
+          );
           const key = ctx.deps.ownKeys.next();
           probe.key = key;
+          const md5 = contentMd5(probe.body);
           const out = await client(ctx)
             .send(
               new PutObjectCommand({
@@ -109,6 +166,7 @@ export const s3Check: Check<ProbeDeps> = {
                 Key: key,
                 Body: probe.body,
                 ContentType: 'application/octet-stream',
+                ...(md5 === undefined ? {} : { ContentMD5: md5 }),
                 ...sseParams(ctx.config),
               }),
               { abortSignal: ctx.signal },
@@ -119,10 +177,12 @@ export const s3Check: Check<ProbeDeps> = {
               throw kmsKeyInDisguise(ctx, e) ?? e;
             });
           probe.putDone = true;
+          ctx.deps.ownKeys.answered(key, out.VersionId);
           return {
             observed: {
               bucket: ctx.config.bucket ?? null,
               key,
+              versionId: out.VersionId ?? null,
               bytes: BODY_BYTES,
               sse: out.ServerSideEncryption ?? null,
               requestId: out.$metadata.requestId ?? null,
@@ -142,7 +202,11 @@ export const s3Check: Check<ProbeDeps> = {
             contentLength: out.ContentLength ?? null,
             sse: out.ServerSideEncryption ?? null,
             kmsKeyId: out.SSEKMSKeyId ?? null,
+            objectLockMode: out.ObjectLockMode ?? null,
+            retainUntil: out.ObjectLockRetainUntilDate?.toISOString() ?? null,
           };
+          if (out.ObjectLockRetainUntilDate)
+            probe.retainedUntil = out.ObjectLockRetainUntilDate.toISOString();
           if (out.ContentLength !== BODY_BYTES) {
             throw new CheckFailure(
               's3_content_mismatch',
@@ -192,13 +256,14 @@ export const s3Check: Check<ProbeDeps> = {
           if (key === undefined || !ctx.deps.ownKeys.mayDelete(key)) {
             throw new CheckFailure('unknown', 'no probe object of ours to delete');
           }
-          await client(ctx).send(new DeleteObjectCommand({ Bucket: ctx.config.bucket, Key: key }), {
-            abortSignal: ctx.signal,
-          });
-          ctx.deps.ownKeys.deleted(key);
+          const removal = await removeOwn(ctx, key, ctx.signal, probe.retainedUntil);
           const offset = ctx.deps.clients.clockOffsetMs();
           ctx.facts.clockOffsetSeconds = offset / 1000;
-          const observed = { clockOffsetSeconds: offset / 1000 };
+          const observed = {
+            clockOffsetSeconds: offset / 1000,
+            versionRemoved: removal.removed,
+          };
+          if (!removal.removed) return { observed, warning: versionLeftWarning(ctx, removal.left) };
           // The SDK corrects only skews of 5 min or more, and then requests pass:
           // the correction itself is the sign that this host's clock is wrong.
           if (Math.abs(offset) >= 300_000) {

@@ -351,7 +351,6 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
       successThreshold,
       bucket,
       prefix,
-      ownPrefix: `${prefix}${hostname}/`,
       hostname,
       storageUri: r.raw('KB_STORAGE_URI'),
       sse,

@@ -30,7 +30,8 @@ function keysToSweep(
   before: ReadonlySet<string>,
   signal: AbortSignal | undefined,
 ): string[] {
-  if (s3?.status === 'pass') return pending;
+  // A warning (a version S3 keeps, an unverified KMS alias) still means S3 works.
+  if (s3 !== undefined && s3.status !== 'fail' && s3.steps.length > 0) return pending;
   const thisCycle = pending.filter((k) => !before.has(k));
   if (signal?.aborted) return thisCycle;
   const answered = s3?.steps.some((st) => st.error?.httpStatus !== undefined) ?? false;
@@ -51,7 +52,7 @@ export async function runCycle(
   const startedAt = Date.now();
   const facts: Facts = {
     bucket: config.bucket,
-    prefix: config.ownPrefix,
+    ...(deps.ownKeys.ownPrefix === undefined ? {} : { prefix: deps.ownKeys.ownPrefix }),
     kmsKeyId: config.kmsKeyId,
   };
   const results = new Map<CheckName, CheckResult>();
@@ -75,12 +76,22 @@ export async function runCycle(
   }
   const keys = keysToSweep(results.get('s3'), deps.ownKeys.pending(), pendingBefore, signal);
   await sweepPending(keys, deps, config, facts, results, onLeftover);
-  if (!deps.leftovers.swept && results.get('s3')?.status === 'pass') {
-    // Done only by a sweep that ran once everything a predecessor wrote is past
-    // the age bound; until then each passing cycle sweeps what is old enough.
-    deps.leftovers.swept = Date.now() - deps.leftovers.since >= leftoverAgeMs(config);
-    await sweepLeftovers(deps, config, facts, results, onLeftover).catch((err: unknown) =>
-      onLeftover?.(config.ownPrefix, err),
+  const s3 = results.get('s3');
+  const bound = leftoverAgeMs(config);
+  // Once per process: at the first good round-trip at least the age bound
+  // after start, when everything a predecessor wrote is old enough to be
+  // told from a live twin's. A sweep whose listing failed is tried again.
+  if (
+    !deps.leftovers.swept &&
+    s3 !== undefined &&
+    s3.status !== 'fail' &&
+    Date.now() - deps.leftovers.since >= bound
+  ) {
+    await sweepLeftovers(deps, config, facts, onLeftover).then(
+      () => {
+        deps.leftovers.swept = true;
+      },
+      (err: unknown) => onLeftover?.(deps.ownKeys.ownPrefix ?? config.prefix, err),
     );
   }
   return { results, facts, startedAt, finishedAt: Date.now() };

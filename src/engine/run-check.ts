@@ -94,6 +94,7 @@ export async function runCheck<D>(
                 reason: outcome.warning.reason,
                 message: outcome.warning.message,
                 time: new Date().toISOString(),
+                ...(outcome.warning.detail ? { detail: outcome.warning.detail } : {}),
               },
             }
           : {}),

@@ -1,4 +1,10 @@
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { errorShape } from '../aws/errors.ts';
 import { isOwnKeyFormat } from '../aws/own-keys.ts';
 import type { ProbeDeps } from '../checks/deps.ts';
 import { deleteOwn } from '../checks/s3.ts';
@@ -35,7 +41,13 @@ export async function sweepPending(
   const perKeyMs = deleteDeadlineMs(config);
   for (const key of pending) {
     try {
-      await deleteOwn(ctx, key, perKeyMs);
+      const removal = await deleteOwn(ctx, key, perKeyMs);
+      if (!removal.removed) {
+        onLeftover?.(
+          key,
+          new Error(`version ${removal.left.versionId} stays: ${removal.left.message}`),
+        );
+      }
     } catch (err) {
       onLeftover?.(key, err);
     }
@@ -46,41 +58,97 @@ export async function sweepPending(
   }
 }
 
+interface Leftover {
+  key: string;
+  /** Absent in a bucket that keeps no versions: a plain DELETE removes the object. */
+  versionId?: string;
+}
+
+/** Our exact key format under our own prefix, and older than any round-trip of a live twin. */
+function isLeftover(key: string | undefined, ownPrefix: string, minAgeMs: number, now: number) {
+  if (key === undefined) return false;
+  const own = isOwnKeyFormat(key, ownPrefix);
+  return own.ok && own.writtenAt !== undefined && now - own.writtenAt >= minAgeMs;
+}
+
+async function listLeftovers(
+  s3: S3Client,
+  config: Config,
+  ownPrefix: string,
+  versions: boolean,
+  signal: AbortSignal,
+  now: number,
+): Promise<Leftover[]> {
+  const minAgeMs = leftoverAgeMs(config);
+  if (!versions) {
+    const out = await s3.send(
+      new ListObjectsV2Command({ Bucket: config.bucket, Prefix: ownPrefix, MaxKeys: 200 }),
+      { abortSignal: signal },
+    );
+    return (out.Contents ?? [])
+      .filter((o) => isLeftover(o.Key, ownPrefix, minAgeMs, now))
+      .map((o) => ({ key: o.Key as string }));
+  }
+  // Noncurrent versions and delete markers too: a predecessor that died
+  // between its DELETE and the version's removal leaves either.
+  const out = await s3.send(
+    new ListObjectVersionsCommand({ Bucket: config.bucket, Prefix: ownPrefix, MaxKeys: 200 }),
+    { abortSignal: signal },
+  );
+  return [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])]
+    .filter((v) => v.VersionId !== undefined && isLeftover(v.Key, ownPrefix, minAgeMs, now))
+    .map((v) => ({ key: v.Key as string, versionId: v.VersionId as string }));
+}
+
 /**
- * Once per process, after the first good round-trip: objects a killed
- * predecessor with this hostname left under our own prefix. A key is taken
- * as ours only with our prefix and hostname, our exact key format, and an
- * age past any round-trip deadline (so a live twin's object is never hit).
- * Everything else under the prefix is left alone, whatever it is.
+ * Once per process, after a good round-trip at least the age bound after
+ * start (everything a predecessor wrote is that old by then): objects a
+ * killed predecessor on this host left under our own prefix. A key is taken
+ * as ours only under that exact prefix, in our exact key format, and past
+ * the age bound, so a live twin's object is never hit. In a bucket that
+ * keeps versions each version and delete marker goes by its id.
  */
 export async function sweepLeftovers(
   deps: ProbeDeps,
   config: Config,
   facts: Facts,
-  results: ReadonlyMap<CheckName, CheckResult>,
   onLeftover?: LeftoverHook,
   now: number = Date.now(),
 ): Promise<string[]> {
-  const region = regionFor(config.aws, facts);
-  const out = await deps.clients
-    .s3(region)
-    .send(
-      new ListObjectsV2Command({ Bucket: config.bucket, Prefix: config.ownPrefix, MaxKeys: 200 }),
-      { abortSignal: AbortSignal.timeout(config.timeoutMs) },
-    );
-  const minAgeMs = leftoverAgeMs(config);
+  const ownPrefix = deps.ownKeys.ownPrefix;
+  if (ownPrefix === undefined) return [];
+  const s3 = deps.clients.s3(regionFor(config.aws, facts));
+  const versions = deps.ownKeys.keepsVersions;
+  const found = await listLeftovers(
+    s3,
+    config,
+    ownPrefix,
+    versions,
+    AbortSignal.timeout(config.timeoutMs),
+    now,
+  );
   const swept: string[] = [];
-  const ctx = context(deps, config, facts, results);
-  for (const obj of out.Contents ?? []) {
-    const key = obj.Key ?? '';
-    const own = isOwnKeyFormat(key, config.ownPrefix);
-    if (!own.ok || own.writtenAt === undefined || now - own.writtenAt < minAgeMs) continue;
-    deps.ownKeys.adopt(key);
+  for (const { key, versionId } of found) {
+    // Same authority as every delete: only a key in our format under our prefix.
+    if (!deps.ownKeys.adopt(key)) continue;
     try {
-      await deleteOwn(ctx, key, deleteDeadlineMs(config));
-      swept.push(key);
+      await s3.send(
+        new DeleteObjectCommand({
+          Bucket: config.bucket,
+          Key: key,
+          ...(versionId === undefined ? {} : { VersionId: versionId }),
+        }),
+        { abortSignal: AbortSignal.timeout(deleteDeadlineMs(config)) },
+      );
+      deps.ownKeys.deleted(key);
+      swept.push(versionId === undefined ? key : `${key}?versionId=${versionId}`);
     } catch (err) {
       onLeftover?.(key, err);
+      if (versionId === undefined) continue; // stays pending: retried each cycle
+      // Versions are not retried as pending keys, and a refused one
+      // (permission, retention) means the rest will be refused too.
+      deps.ownKeys.deleted(key);
+      if (errorShape(err).httpStatus === 403) break;
     }
   }
   return swept;

@@ -63,6 +63,10 @@ export interface S3Detail {
   kmsAction?: string;
   bucketRegion?: string;
   kmsKeyId?: string;
+  /** s3_version_left: why S3 kept the version (Object Lock retention, or the delete was denied). */
+  versionCause?: 'retention' | 'denied';
+  versionId?: string;
+  key?: string;
 }
 
 /** credentials_wrong_account / credentials_wrong_role / credentials_extended. */

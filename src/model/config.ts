@@ -47,10 +47,12 @@ export interface Config {
   failureThreshold: number;
   successThreshold: number;
   bucket?: string;
-  /** Ends with '/'. */
+  /**
+   * Ends with '/'. The sidecar writes and deletes only below
+   * `prefix + <instance-id>/<hostname>/` (`prefix + <hostname>/` without an
+   * instance id), decided at the first PUT: see ownPrefixFor.
+   */
   prefix: string;
-  /** `prefix + hostname + '/'`: the only place the sidecar writes or deletes. */
-  ownPrefix: string;
   hostname: string;
   storageUri?: string;
   sse?: 'AES256' | 'aws:kms';

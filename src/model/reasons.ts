@@ -76,6 +76,9 @@ export const REASONS = [
   'web_identity_no_oidc_provider',
   'web_identity_token_invalid',
   'web_identity_token_expired',
+  // versioned and Object Lock buckets; KMS aliases
+  's3_version_left',
+  'kms_key_unverified',
 ] as const;
 
 export type Reason = (typeof REASONS)[number];

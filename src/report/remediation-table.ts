@@ -655,6 +655,91 @@ export const ROWS: Record<Reason, Row> = {
     ],
   },
 
+  s3_version_left: {
+    title: 'probe versions stay in bucket {bucket}',
+    cause: (_v, ctx) =>
+      ctx.error?.detail?.versionCause === 'retention'
+        ? 'Bucket {bucket} keeps versions under Object Lock retention, so the version each probe writes under {prefix} cannot be deleted until its retention ends ({message}); each cycle leaves one noncurrent version and one delete marker.'
+        : 'Bucket {bucket} keeps versions and role {roleName} may not delete a version (s3:DeleteObjectVersion on arn:{partition}:s3:::{bucket}/{prefix}*) or a retention forbids it ({message}); each cycle leaves one noncurrent version and one delete marker.',
+    fix: (_v, ctx) => [
+      ...(ctx.error?.detail?.versionCause === 'retention'
+        ? [
+            t(
+              "Object Lock retention keeps each probe version until its retain-until date (shown by the head step); nothing may delete it before, so only the lifecycle rule below helps: it removes the versions once retention ends. Check the bucket's default retention:",
+            ),
+            sh('aws s3api get-object-lock-configuration --bucket {bucket}'),
+          ]
+        : [
+            t(
+              'Least-privilege statement letting role {roleName} delete the exact versions it writes; save it as s3-health-DeleteObjectVersion.json:',
+            ),
+            json({
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Sid: 'S3HealthDeleteObjectVersion',
+                  Effect: 'Allow',
+                  Action: ['s3:DeleteObjectVersion'],
+                  Resource: 'arn:{partition}:s3:::{bucket}/{prefix}*',
+                },
+              ],
+            }),
+            sh(
+              'aws iam put-role-policy --role-name {roleName} --policy-name s3-health-DeleteObjectVersion --policy-document file://s3-health-DeleteObjectVersion.json',
+            ),
+          ]),
+      t(
+        "A lifecycle rule on {prefix} that expires noncurrent probe versions after a day and then the delete markers left alone; save it as s3-health-lifecycle.json. It replaces the bucket's whole lifecycle configuration: if get-bucket-lifecycle-configuration shows rules, add this one to their Rules list instead.",
+      ),
+      json({
+        Rules: [
+          {
+            ID: 's3-health-probe-versions',
+            Filter: { Prefix: '{prefix}' },
+            Status: 'Enabled',
+            NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+            Expiration: { ExpiredObjectDeleteMarker: true },
+          },
+        ],
+      }),
+      sh('aws s3api get-bucket-lifecycle-configuration --bucket {bucket}'),
+      sh(
+        'aws s3api put-bucket-lifecycle-configuration --bucket {bucket} --lifecycle-configuration file://s3-health-lifecycle.json',
+      ),
+    ],
+  },
+  kms_key_unverified: {
+    title: 'KMS alias {kmsKeyConfigured} not verified',
+    cause:
+      'S3 encrypted the probe object with key {kmsKeyArn}, but whether alias {kmsKeyConfigured} points to that key could not be checked ({message}), so the key is reported as unverified rather than passed.',
+    fix: [
+      t(
+        "Let role {roleName} read the key's metadata (kms:DescribeKey reads, it changes nothing); save it as s3-health-kms-describe.json:",
+      ),
+      json({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'S3HealthKmsDescribe',
+            Effect: 'Allow',
+            Action: ['kms:DescribeKey'],
+            Resource: '{kmsKeyArn}',
+          },
+        ],
+      }),
+      sh(
+        'aws iam put-role-policy --role-name {roleName} --policy-name s3-health-kms-describe --policy-document file://s3-health-kms-describe.json',
+      ),
+      t('Or compare by hand: the alias target must be the key S3 used:'),
+      sh(
+        'aws kms describe-key --key-id {kmsKeyConfigured} --region {kmsRegion} --query KeyMetadata.Arn --output text',
+      ),
+      t(
+        "Or set S3_HEALTH_KMS_KEY_ID to the key's ARN: a key id or ARN is compared with what S3 reports, no KMS call needed.",
+      ),
+    ],
+  },
+
   // -- every service --------------------------------------------------------------
   invalid_access_key: {
     title: 'access key unknown to AWS',

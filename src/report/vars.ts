@@ -1,3 +1,4 @@
+import { ownPrefixFor } from '../aws/own-keys.ts';
 import { maskKeyId } from '../config/mask.ts';
 import type { CheckName, ClassifiedError, Facts, Observed } from '../model/check.ts';
 import type { Config } from '../model/config.ts';
@@ -252,7 +253,7 @@ export function learnVars(ctx: RemediationContext): Vars {
       instanceProfileName(facts.instanceProfileArn) ?? PLACEHOLDER.instanceProfileName,
     bucket: first(facts.bucket, config.bucket) ?? PLACEHOLDER.bucket,
     prefix: config.prefix,
-    ownPrefix: config.ownPrefix,
+    ownPrefix: facts.prefix ?? ownPrefixFor(config.prefix, config.hostname, facts.instanceId),
     appPrefix: appPrefixOf(config.storageUri),
     s3Action,
     actionName: s3Action.replace(/^s3:/, ''),

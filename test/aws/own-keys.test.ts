@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isOwnKeyFormat, OwnKeys } from '../../src/aws/own-keys.ts';
+import { isOwnKeyFormat, OwnKeys, ownPrefixFor } from '../../src/aws/own-keys.ts';
 
 const OWN = 'healthcheck/host-1/';
 const NOW = Date.parse('2026-08-20T10:00:00.000Z');
@@ -100,5 +100,49 @@ describe('isOwnKeyFormat', () => {
     'kb/documents/report.pdf',
   ])('rejects %j', (key) => {
     expect(isOwnKeyFormat(key, OWN)).toEqual({ ok: false });
+  });
+});
+
+describe('the own prefix', () => {
+  it('is PREFIX<instance-id>/<hostname>/ with an instance id, PREFIX<hostname>/ without', () => {
+    expect(ownPrefixFor('healthcheck/', 'web-1', 'i-0a1b2c3d4e5f67890')).toBe(
+      'healthcheck/i-0a1b2c3d4e5f67890/web-1/',
+    );
+    expect(ownPrefixFor('healthcheck/', 'web-1')).toBe('healthcheck/web-1/');
+    // Only a well-formed instance id becomes part of a key.
+    for (const bad of [
+      '',
+      'i-',
+      'I-0A1B2C3D',
+      'i-0a1b/../x',
+      '../i-0a1b2c3d',
+      'i-0a1b2c3d4e5f678901',
+    ])
+      expect(ownPrefixFor('healthcheck/', 'web-1', bad)).toBe('healthcheck/web-1/');
+  });
+
+  it('is decided once, at the first PUT, and kept for the life of the process', () => {
+    const keys = new OwnKeys();
+    expect(() => keys.next(NOW)).toThrow(/not decided/);
+    expect(keys.pin('healthcheck/web-1/')).toBe('healthcheck/web-1/');
+    // A later cycle that learned an instance id does not move it.
+    expect(keys.pin('healthcheck/i-0a1b2c3d4e5f67890/web-1/')).toBe('healthcheck/web-1/');
+    expect(keys.next(NOW)).toMatch(/^healthcheck\/web-1\/probe-/);
+  });
+
+  it('learns that the bucket keeps versions from a PUT answer naming one', () => {
+    const keys = new OwnKeys(OWN);
+    const a = keys.next(NOW);
+    keys.answered(a, undefined);
+    expect(keys.keepsVersions).toBe(false);
+    expect(keys.versionOf(a)).toEqual({ kind: 'answered' });
+    const b = keys.next(NOW);
+    keys.answered(b, '3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY');
+    expect(keys.keepsVersions).toBe(true);
+    expect(keys.versionOf(b)).toEqual({
+      kind: 'answered',
+      versionId: '3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY',
+    });
+    expect(keys.versionOf(keys.next(NOW))).toEqual({ kind: 'unknown' });
   });
 });

@@ -1,7 +1,7 @@
 // The four checks through the real SDK against the real ground: IMDS
 // emulator (fault modes), STS endpoint, radosgw with real temporary credentials.
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Ground, startGround } from '../../ground/ground.ts';
+import { GROUND_IDENTITY, type Ground, startGround } from '../../ground/ground.ts';
 import { denyActions } from '../../ground/radosgw/info.ts';
 import { createDeps } from '../../src/checks/create-deps.ts';
 import { cycle, failedStep, quiet, summary, useEnv } from '../support/sidecar.ts';
@@ -245,7 +245,11 @@ describe('per-action AccessDenied from real role session policies', () => {
       const pending = deps.ownKeys.pending();
       if (step === 'delete') expect(pending).toHaveLength(1);
       else expect(pending).toEqual([]);
-      for (const k of pending) expect(k.startsWith('healthcheck/test-host/probe-')).toBe(true);
+      // The imds check named the instance: its id is part of the prefix.
+      for (const k of pending)
+        expect(k.startsWith(`healthcheck/${GROUND_IDENTITY.instanceId}/test-host/probe-`)).toBe(
+          true,
+        );
     } finally {
       await denied.close();
     }

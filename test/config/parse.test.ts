@@ -43,7 +43,6 @@ describe('defaults', () => {
       successThreshold: 1,
       bucket: 'acme-kb-prod',
       prefix: 'healthcheck/',
-      ownPrefix: `healthcheck/${HOST}/`,
       hostname: HOST,
       forcePathStyle: false,
       credentialsWarnSeconds: 900,
@@ -151,7 +150,7 @@ const CASES: VarCase[] = [
   {
     name: 'S3_HEALTH_PREFIX',
     valid: [
-      ['probes/', { prefix: 'probes/', ownPrefix: `probes/${HOST}/` }],
+      ['probes/', { prefix: 'probes/', hostname: HOST }],
       ['a/b/', { prefix: 'a/b/' }],
       ["x!_.*'()-/", { prefix: "x!_.*'()-/" }],
     ],
@@ -641,7 +640,7 @@ describe('properties', () => {
     fc.assert(
       fc.property(envArb, fc.string(), (env, hostname) => {
         const r = parseConfig(env, hostname);
-        if (r.ok) return r.config.ownPrefix === `${r.config.prefix}${hostname}/`;
+        if (r.ok) return r.config.hostname === hostname && r.config.prefix.endsWith('/');
         const text = formatProblems(r.problems);
         return r.problems.every((p) => p.variable !== '' && text.includes(p.variable));
       }),

@@ -1,59 +1,179 @@
 // The leftover sweep against the real radosgw: only objects provably ours
-// (own prefix and hostname, own key format, older than any deadline) go.
+// (own `<instance-id>/<hostname>/` prefix, own key format, older than any
+// deadline) go, once per process, by version in a versioned bucket.
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { type Ground, startGround } from '../../ground/ground.ts';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type FaultProxy, type ProxyEvent, startFaultProxy } from '../../ground/fault/proxy.ts';
+import { GROUND_IDENTITY, type Ground, startGround } from '../../ground/ground.ts';
 import { adminS3 } from '../../ground/radosgw/info.ts';
-import { cycle, summary, useEnv } from '../support/sidecar.ts';
+import { createDeps } from '../../src/checks/create-deps.ts';
+import { clearEnv, cycle, quiet, summary, useEnv } from '../support/sidecar.ts';
 
 const rgw = inject('rgw');
 let ground: Ground;
 const s3 = adminS3(rgw);
+const open: { close(): Promise<void> }[] = [];
 
 beforeAll(async () => {
   ground = await startGround(rgw);
+  open.push(ground);
 });
 afterAll(async () => {
   s3.destroy();
-  await ground?.close();
+  await Promise.allSettled(open.map((o) => o.close()));
 });
 
+const IID = GROUND_IDENTITY.instanceId;
+const OWN = `healthcheck/${IID}/test-host/`;
 const old = Date.now() - 3600_000;
 const young = Date.now() - 1000;
 const FOREIGN = [
   'healthcheck/',
   'healthcheck/test-host',
   'healthcheck/test-host/',
-  'healthcheck/other-host/probe-1700000000000-0123456789abcdef',
-  'healthcheck/Test-Host/probe-1700000000000-0123456789abcdef',
-  'healthcheck/test-host/probe-1700000000000-0123456789abcdef/',
-  'healthcheck/test-host/probe-1700000000000-0123456789ABCDEF',
-  'healthcheck/test-host/notes.txt',
-  `healthcheck/test-host/probe-${young}-0123456789abcdef`,
+  // our format and hostname, but no instance id: another host with this
+  // hostname that knows no instance id, or a predecessor of the old layout
+  `healthcheck/test-host/probe-${old}-fedcba9876543210`,
+  // our hostname on another instance (host networking, an explicit `hostname:`)
+  `healthcheck/i-0ffffffffffffffff/test-host/probe-${old}-fedcba9876543210`,
+  `healthcheck/${IID}/other-host/probe-${old}-0123456789abcdef`,
+  `healthcheck/${IID}/Test-Host/probe-${old}-0123456789abcdef`,
+  `healthcheck/${IID}/test-host/sub/probe-${old}-0123456789abcdef`,
+  `${OWN}probe-${old}-0123456789abcdef/`,
+  `${OWN}probe-${old}-0123456789ABCDEF`,
+  `${OWN}notes.txt`,
+  `${OWN}probe-${young}-0123456789abcdef`,
   'kb/docs/report.pdf',
 ];
-const OURS_OLD = `healthcheck/test-host/probe-${old}-fedcba9876543210`;
+const OURS_OLD = `${OWN}probe-${old}-fedcba9876543210`;
 
-async function sha(key: string): Promise<string> {
-  const out = await s3.send(new GetObjectCommand({ Bucket: ground.bucket, Key: key }));
+async function sha(bucket: string, key: string): Promise<string> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   return createHash('sha256')
     .update(await (out.Body?.transformToByteArray() ?? new Uint8Array()))
     .digest('hex');
 }
 
-it('deletes a killed run’s own old probe object and nothing else', async () => {
+async function put(bucket: string, key: string): Promise<string | undefined> {
+  const out = await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: `body of ${key}` }),
+  );
+  return out.VersionId;
+}
+
+/** Deps of a process that started long enough ago for its one sweep to be due. */
+function startedLongAgo(config: ReturnType<typeof useEnv>) {
+  const deps = createDeps(config, quiet);
+  deps.leftovers.since = Date.now() - 3600_000;
+  return deps;
+}
+
+it('deletes a killed run’s own old probe object under PREFIX<instance-id>/<hostname>/ and nothing else', async () => {
   const before = new Map<string, string>();
-  for (const key of [...FOREIGN, OURS_OLD]) {
-    await s3.send(
-      new PutObjectCommand({ Bucket: ground.bucket, Key: key, Body: `body of ${key}` }),
-    );
-  }
-  for (const key of FOREIGN) before.set(key, await sha(key));
-  const results = await cycle(useEnv(ground.env));
+  for (const key of [...FOREIGN, OURS_OLD]) await put(ground.bucket, key);
+  for (const key of FOREIGN) before.set(key, await sha(ground.bucket, key));
+  const config = useEnv(ground.env);
+  const results = await cycle(config, startedLongAgo(config));
   expect(summary(results).s3).toBe('pass');
+  // The probe itself wrote under the instance's prefix.
+  const key = results.get('s3')?.steps.find((s) => s.name === 'put')?.observed.key;
+  expect(String(key)).toMatch(new RegExp(`^${OWN}probe-\\d{13}-[0-9a-f]{16}$`));
   const listed = await s3.send(new ListObjectsV2Command({ Bucket: ground.bucket }));
   const keys = (listed.Contents ?? []).map((o) => o.Key).sort();
   expect(keys).toEqual([...FOREIGN].sort());
-  for (const key of FOREIGN) expect(await sha(key)).toBe(before.get(key));
+  for (const k of FOREIGN) expect(await sha(ground.bucket, k)).toBe(before.get(k));
 });
+
+it('without an instance id (imds check off, as on ECS/EKS) keys live under PREFIX<hostname>/', async () => {
+  const g = await startGround(rgw);
+  open.push(g);
+  const config = useEnv({ ...g.env, S3_HEALTH_CHECKS: 'credentials,s3' });
+  clearEnv(['S3_HEALTH_CHECKS']);
+  const results = await cycle(config, createDeps(config, quiet));
+  expect(summary(results).s3).toBe('pass');
+  const key = results.get('s3')?.steps.find((s) => s.name === 'put')?.observed.key;
+  expect(String(key)).toMatch(/^healthcheck\/test-host\/probe-\d{13}-[0-9a-f]{16}$/);
+});
+
+describe('versioned bucket', () => {
+  it('sweeps a predecessor’s versions and delete markers by version id; foreign versions stay', async () => {
+    const g = await startGround(rgw, { bucketOptions: { versioning: 'Enabled' } });
+    open.push(g);
+    const current = `${OWN}probe-${old}-1111111111111111`;
+    const deleted = `${OWN}probe-${old}-2222222222222222`;
+    await put(g.bucket, current);
+    await put(g.bucket, deleted);
+    // A predecessor of the old code: a plain DELETE left a version and a marker.
+    await s3.send(new DeleteObjectCommand({ Bucket: g.bucket, Key: deleted }));
+    const foreign = [
+      `healthcheck/test-host/probe-${old}-3333333333333333`,
+      `${OWN}probe-${young}-4444444444444444`,
+      'kb/docs/report.pdf',
+    ];
+    for (const k of foreign) await put(g.bucket, k);
+    const config = useEnv(g.env);
+    const results = await cycle(config, startedLongAgo(config));
+    expect(summary(results).s3).toBe('pass');
+    const out = await s3.send(new ListObjectVersionsCommand({ Bucket: g.bucket }));
+    const versions = (out.Versions ?? []).map((v) => v.Key).sort();
+    expect(versions).toEqual([...foreign].sort());
+    expect(out.DeleteMarkers ?? []).toEqual([]);
+  });
+});
+
+/** Collects the list requests a proxy sees until stopped. */
+function watchLists(proxy: FaultProxy): { stop(): { at: number; e: ProxyEvent }[] } {
+  const seen: { at: number; e: ProxyEvent }[] = [];
+  let on = true;
+  const listMatch = { method: 'GET', path: /[?&](list-type=2|versions)(&|=|$)/ };
+  (async () => {
+    while (on) {
+      const e = await proxy.next(listMatch, 'request', 500).catch(() => undefined);
+      if (e && on) seen.push({ at: Date.now(), e });
+    }
+  })();
+  return {
+    stop() {
+      on = false;
+      return seen;
+    },
+  };
+}
+
+it('lists its prefix once per process, and only once the age bound has passed since start', async () => {
+  const g = await startGround(rgw);
+  open.push(g);
+  const proxy = await startFaultProxy({ target: rgw.endpoint });
+  open.push(proxy);
+  const config = useEnv({
+    ...g.env,
+    AWS_ENDPOINT_URL_S3: proxy.url,
+    S3_HEALTH_TIMEOUT_SECONDS: '0.5',
+  });
+  clearEnv(['S3_HEALTH_TIMEOUT_SECONDS']);
+  const t0 = Date.now();
+  const deps = createDeps(config, quiet);
+  const bound = 2 * 0.5 * 1000 + 5000;
+  const watch = watchLists(proxy);
+  let passes = 0;
+  while (Date.now() - t0 < bound + 2500) {
+    const results = await cycle(config, deps);
+    if (summary(results).s3 === 'pass') passes++;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  await new Promise((r) => setTimeout(r, 600));
+  const lists = watch.stop();
+  expect(passes).toBeGreaterThan(10);
+  expect(lists).toHaveLength(1);
+  // Only its own PREFIX<instance-id>/<hostname>/ is listed.
+  expect(decodeURIComponent(lists[0]?.e.url ?? '')).toContain(`prefix=${OWN}`);
+  expect((lists[0]?.at ?? 0) - t0).toBeGreaterThanOrEqual(bound);
+  expect(deps.leftovers.swept).toBe(true);
+}, 30_000);

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { DeleteBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, inject, it } from 'vitest';
 import { S3_INTERNAL_ERROR, S3_SLOW_DOWN, s3ErrorXml } from '../../ground/fault/proxy.ts';
+import { GROUND_IDENTITY } from '../../ground/ground.ts';
 import { adminS3, createBucket, denyActions } from '../../ground/radosgw/info.ts';
 import type { FaultGround } from './support/ground.ts';
 import { closeAll, type Matrix, matrixTests, startMatrix } from './support/harness.ts';
@@ -16,7 +17,7 @@ const rgw = inject('rgw');
 const admin = adminS3(rgw);
 let m: Matrix;
 let g: FaultGround;
-const own = `healthcheck/${hostname()}/`;
+const own = `healthcheck/${GROUND_IDENTITY.instanceId}/${hostname()}/`;
 
 async function ownObjects(): Promise<string[]> {
   const out = await admin.send(new ListObjectsV2Command({ Bucket: g.bucket, Prefix: own }));

@@ -7,6 +7,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { GROUND_IDENTITY } from '../../../ground/ground.ts';
 
 export interface Fingerprint {
   sha256: string;
@@ -22,10 +23,27 @@ export interface Fingerprint {
  * with a twist (upper-case hex, a suffix, a sub-folder, a timestamp in the
  * future), and the application's own data.
  */
-export function foreignKeys(host: string, now: number = Date.now()): string[] {
+export function foreignKeys(
+  host: string,
+  now: number = Date.now(),
+  instanceId: string = GROUND_IDENTITY.instanceId,
+): string[] {
   const old = now - 3_600_000;
   const hex = '0123456789abcdef';
+  const own = `healthcheck/${instanceId}/${host}/`;
   const keys = [
+    // our exact key format, but not under PREFIX<instance-id>/<hostname>/:
+    // a host with this hostname that knows no instance id, another instance
+    // with this hostname (host networking, an explicit `hostname:`)
+    `healthcheck/${host}/probe-${old}-${hex}`,
+    `healthcheck/i-0ffffffffffffffff/${host}/probe-${old}-${hex}`,
+    `healthcheck/${instanceId}/probe-${old}-${hex}`,
+    `healthcheck/${instanceId}/${host}-2/probe-${old}-${hex}`,
+    `${own}probe-${old}-${hex.toUpperCase()}`,
+    `${own}probe-${old}-${hex}/`,
+    `${own}sub/probe-${old}-${hex}`,
+    `${own}notes.txt`,
+    own,
     'healthcheck/',
     'healthcheck',
     `healthcheck/${host}`,
@@ -113,14 +131,19 @@ export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promi
   return keys;
 }
 
-/** The sidecar's own objects: its key format under its own prefix, minus what a test planted. */
+/**
+ * The sidecar's own objects: its key format under its own prefix
+ * (`healthcheck/<instance-id>/<host>/`: the ground's IMDS names the
+ * instance), minus what a test planted.
+ */
 export async function ownObjects(
   s3: S3Client,
   bucket: string,
   host: string,
   planted: ReadonlyMap<string, unknown> = new Map(),
+  instanceId: string = GROUND_IDENTITY.instanceId,
 ): Promise<string[]> {
-  const prefix = `healthcheck/${host}/`;
+  const prefix = `healthcheck/${instanceId}/${host}/`;
   return (await listKeys(s3, bucket, prefix)).filter(
     (k) => !planted.has(k) && /^probe-\d{13}-[0-9a-f]{16}$/.test(k.slice(prefix.length)),
   );
