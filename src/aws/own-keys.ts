@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { CheckFailure } from '../model/check.ts';
+import { type Removal, removeObject, type WrittenVersion } from './remove-object.ts';
 
 // probe-<epoch ms>-<16 hex>: sortable, unique, and recognisable as ours.
 const KEY_RE = /^probe-(\d{13})-([0-9a-f]{16})$/;
@@ -14,13 +17,6 @@ export function ownPrefixFor(prefix: string, hostname: string, instanceId?: stri
     ? `${prefix}${instanceId}/${hostname}/`
     : `${prefix}${hostname}/`;
 }
-
-/**
- * What the PUT told us about the version it made: `answered` with the
- * VersionId S3 named (none in an unversioned or suspended bucket: the
- * object is then the `null` version), or `unknown` when the answer was lost.
- */
-export type WrittenVersion = { kind: 'answered'; versionId?: string } | { kind: 'unknown' };
 
 /**
  * The only authority on which keys the sidecar may delete: keys it wrote in
@@ -104,4 +100,40 @@ export function isOwnKeyFormat(
   if (!key.startsWith(ownPrefix)) return { ok: false };
   const m = KEY_RE.exec(key.slice(ownPrefix.length));
   return m?.[1] ? { ok: true, writtenAt: Number(m[1]) } : { ok: false };
+}
+
+export interface DeleteTarget {
+  s3: S3Client;
+  bucket: string | undefined;
+  key: string;
+  signal: AbortSignal;
+  /** HEAD showed an Object Lock retention date (tells retention from a denied permission). */
+  retainedUntil?: string;
+}
+
+/**
+ * Deletes one of our probe objects (in a versioned bucket, the exact version:
+ * see removeObject). A key `mayDelete` does not vouch for is refused before
+ * any request is made. The key is forgotten afterwards either way: a version
+ * S3 will not let go is not retried every cycle; the warning and a lifecycle
+ * rule deal with it.
+ */
+export async function deleteOwn(own: OwnKeys, t: DeleteTarget): Promise<Removal> {
+  if (!own.mayDelete(t.key)) {
+    throw new CheckFailure('unknown', `refusing to delete ${t.key}: not written by this process`);
+  }
+  const removal = await removeObject({
+    s3: t.s3,
+    bucket: t.bucket,
+    key: t.key,
+    written: own.versionOf(t.key),
+    keepsVersions: own.keepsVersions,
+    signal: t.signal,
+    ...(t.retainedUntil === undefined ? {} : { retainedUntil: t.retainedUntil }),
+    learnedVersions: () => {
+      own.keepsVersions = true;
+    },
+  });
+  own.deleted(t.key);
+  return removal;
 }

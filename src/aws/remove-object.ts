@@ -1,6 +1,12 @@
 import { DeleteObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { errorShape } from './errors.ts';
-import type { WrittenVersion } from './own-keys.ts';
+
+/**
+ * What the PUT told us about the version it made: `answered` with the
+ * VersionId S3 named (none in an unversioned or suspended bucket: the
+ * object is then the `null` version), or `unknown` when the answer was lost.
+ */
+export type WrittenVersion = { kind: 'answered'; versionId?: string } | { kind: 'unknown' };
 
 /** Why a version of ours stays in the bucket. */
 type LeftCause = 'retention' | 'denied';

@@ -5,8 +5,8 @@ import {
   PutObjectCommand,
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
-import { ownPrefixFor } from '../aws/own-keys.ts';
-import { type Removal, removeObject, type VersionLeft } from '../aws/remove-object.ts';
+import { deleteOwn, ownPrefixFor } from '../aws/own-keys.ts';
+import type { VersionLeft } from '../aws/remove-object.ts';
 import { CheckFailure } from '../model/check.ts';
 import type { Config } from '../model/config.ts';
 import { regionFor } from '../model/region.ts';
@@ -85,43 +85,6 @@ function sseParams(config: Config): Partial<PutObjectCommandInput> {
   }
   if (config.sse === 'AES256') return { ServerSideEncryption: 'AES256' };
   return {};
-}
-
-/**
- * Deletes a probe object under its own short deadline, for when the check's
- * deadline already fired: an object we wrote must not be left behind. In a
- * versioned bucket the exact version goes (see removeObject).
- */
-export async function deleteOwn(ctx: Ctx, key: string, timeoutMs: number): Promise<Removal> {
-  return removeOwn(ctx, key, AbortSignal.timeout(timeoutMs));
-}
-
-async function removeOwn(
-  ctx: Ctx,
-  key: string,
-  signal: AbortSignal,
-  retainedUntil?: string,
-): Promise<Removal> {
-  const own = ctx.deps.ownKeys;
-  if (!own.mayDelete(key)) {
-    throw new CheckFailure('unknown', `refusing to delete ${key}: not written by this process`);
-  }
-  const removal = await removeObject({
-    s3: client(ctx),
-    bucket: ctx.config.bucket,
-    key,
-    written: own.versionOf(key),
-    keepsVersions: own.keepsVersions,
-    signal,
-    ...(retainedUntil === undefined ? {} : { retainedUntil }),
-    learnedVersions: () => {
-      own.keepsVersions = true;
-    },
-  });
-  // A version S3 will not let go is not retried every cycle: the warning and
-  // a lifecycle rule deal with it.
-  own.deleted(key);
-  return removal;
 }
 
 function versionLeftWarning(ctx: Ctx, left: VersionLeft): StepOutcome['warning'] {
@@ -256,7 +219,13 @@ export const s3Check: Check<ProbeDeps> = {
           if (key === undefined || !ctx.deps.ownKeys.mayDelete(key)) {
             throw new CheckFailure('unknown', 'no probe object of ours to delete');
           }
-          const removal = await removeOwn(ctx, key, ctx.signal, probe.retainedUntil);
+          const removal = await deleteOwn(ctx.deps.ownKeys, {
+            s3: client(ctx),
+            bucket: ctx.config.bucket,
+            key,
+            signal: ctx.signal,
+            ...(probe.retainedUntil === undefined ? {} : { retainedUntil: probe.retainedUntil }),
+          });
           const offset = ctx.deps.clients.clockOffsetMs();
           ctx.facts.clockOffsetSeconds = offset / 1000;
           const observed = {

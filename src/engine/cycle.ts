@@ -75,7 +75,7 @@ export async function runCycle(
     results.set(check.name, result);
   }
   const keys = keysToSweep(results.get('s3'), deps.ownKeys.pending(), pendingBefore, signal);
-  await sweepPending(keys, deps, config, facts, results, onLeftover);
+  await sweepPending(keys, deps, config, facts, onLeftover);
   const s3 = results.get('s3');
   const bound = leftoverAgeMs(config);
   // Once per process: at the first good round-trip at least the age bound

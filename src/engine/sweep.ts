@@ -5,11 +5,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { errorShape } from '../aws/errors.ts';
-import { isOwnKeyFormat } from '../aws/own-keys.ts';
+import { deleteOwn, isOwnKeyFormat } from '../aws/own-keys.ts';
 import type { ProbeDeps } from '../checks/deps.ts';
-import { deleteOwn } from '../checks/s3.ts';
 import { deleteDeadlineMs, leftoverAgeMs } from '../config/bounds.ts';
-import type { CheckName, CheckResult, Facts } from '../model/check.ts';
+import type { Facts } from '../model/check.ts';
 import type { Config } from '../model/config.ts';
 import { regionFor } from '../model/region.ts';
 
@@ -18,30 +17,24 @@ const MAX_PENDING_KEYS = 100;
 
 export type LeftoverHook = (key: string, err: unknown) => void;
 
-function context(
-  deps: ProbeDeps,
-  config: Config,
-  facts: Facts,
-  results: ReadonlyMap<CheckName, CheckResult>,
-) {
-  return { config, facts, deps, earlier: results, signal: AbortSignal.timeout(1) };
-}
-
 /** Deletes probe objects a failed or abandoned round-trip of this process left behind. */
 export async function sweepPending(
   pending: readonly string[],
   deps: ProbeDeps,
   config: Config,
   facts: Facts,
-  results: ReadonlyMap<CheckName, CheckResult>,
   onLeftover?: LeftoverHook,
 ): Promise<void> {
   if (pending.length === 0 || deps.holder.resolved === undefined) return;
-  const ctx = context(deps, config, facts, results);
-  const perKeyMs = deleteDeadlineMs(config);
+  const s3 = deps.clients.s3(regionFor(config.aws, facts));
   for (const key of pending) {
     try {
-      const removal = await deleteOwn(ctx, key, perKeyMs);
+      const removal = await deleteOwn(deps.ownKeys, {
+        s3,
+        bucket: config.bucket,
+        key,
+        signal: AbortSignal.timeout(deleteDeadlineMs(config)),
+      });
       if (!removal.removed) {
         onLeftover?.(
           key,

@@ -1,5 +1,7 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { isOwnKeyFormat, OwnKeys, ownPrefixFor } from '../../src/aws/own-keys.ts';
+import { deleteOwn, isOwnKeyFormat, OwnKeys, ownPrefixFor } from '../../src/aws/own-keys.ts';
+import { CheckFailure } from '../../src/model/check.ts';
 
 const OWN = 'healthcheck/host-1/';
 const NOW = Date.parse('2026-08-20T10:00:00.000Z');
@@ -46,6 +48,23 @@ describe('OwnKeys', () => {
     ];
     for (const key of foreign) expect(keys.mayDelete(key), key).toBe(false);
     expect(keys.mayDelete(mine)).toBe(true);
+  });
+
+  it('deleteOwn refuses a key it does not vouch for before any request is sent', async () => {
+    const keys = new OwnKeys(OWN);
+    // Port 9 on loopback: a request that were sent would fail with a network error instead.
+    const s3 = new S3Client({
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:9',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      maxAttempts: 1,
+    });
+    const key = `${OWN}probe-${NOW}-0123456789abcdef`;
+    const refused = deleteOwn(keys, { s3, bucket: 'b', key, signal: AbortSignal.timeout(2000) });
+    await expect(refused).rejects.toBeInstanceOf(CheckFailure);
+    await expect(refused).rejects.toThrow(`refusing to delete ${key}`);
+    s3.destroy();
   });
 
   it('a key reserved under another prefix is never ours', () => {
