@@ -231,6 +231,20 @@ describe('the endpoint itself', () => {
     expect(await ok.text()).toMatch(/^PASS/);
   });
 
+  it('takes the token as the password of HTTP Basic, and asks a browser for it', async () => {
+    const browser = { accept: 'text/html,application/xhtml+xml' };
+    const denied = await fetch(`${r.url}/diagnose`, { headers: browser });
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get('www-authenticate')).toMatch(/^Basic realm="s3-health"/);
+    const basic = `Basic ${Buffer.from(`oncall:${TOKEN}`).toString('base64')}`;
+    const ok = await fetch(`${r.url}/diagnose`, { headers: { ...browser, authorization: basic } });
+    expect(ok.status).toBe(200);
+    const wrong = `Basic ${Buffer.from('oncall:nope').toString('base64')}`;
+    expect((await fetch(`${r.url}/diagnose`, { headers: { authorization: wrong } })).status).toBe(
+      401,
+    );
+  });
+
   it('answers JSON with ?format=json or Accept, carrying request ids', async () => {
     const headers = { authorization: `Bearer ${TOKEN}` };
     const a = await fetch(`${r.url}/diagnose?format=json`, { headers });
