@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ImdsCounters, ImdsState } from '../imds/emulator.ts';
+import { onExit } from '../shared/exit-hooks.ts';
 import { FORBIDDEN_NETNS_ENV, GUARD_NODE_ARGS } from '../shared/network-guard.ts';
 import type { AppSdkOutcome } from './app-sdk-probe.ts';
 import type { Ec2AwsSideInfo } from './ec2-aws-side.ts';
@@ -115,8 +116,7 @@ function lastJsonLine(text: string): string | undefined {
 export async function startEc2Sim(opts: Ec2SimOptions = {}): Promise<Ec2Sim> {
   const work = await mkdtemp(join(tmpdir(), 's3h-ec2-'));
   // A crashed run still leaves no work dir (namespaces have their own hook).
-  const removeWork = () => rmSync(work, { recursive: true, force: true });
-  process.once('exit', removeWork);
+  const forgetWork = onExit(() => rmSync(work, { recursive: true, force: true }));
   let topology: Topology | undefined;
   let awsSide: SpawnedProcess | undefined;
   let closing: Promise<void> | undefined;
@@ -127,7 +127,7 @@ export async function startEc2Sim(opts: Ec2SimOptions = {}): Promise<Ec2Sim> {
       await awsSide?.kill(15_000);
       await topology?.close();
       await rm(work, { recursive: true, force: true });
-      process.off('exit', removeWork);
+      forgetWork();
     })();
     return closing;
   };
