@@ -51,7 +51,14 @@ export type FaultMode =
    */
   | { kind: 'rewrite'; status: number; body?: BodyOf; headers?: Record<string, string> }
   /** forward, send headers at once, then trickle the body `chunkBytes` every `intervalMs` */
-  | { kind: 'slow-body'; chunkBytes?: number; intervalMs?: number };
+  | { kind: 'slow-body'; chunkBytes?: number; intervalMs?: number }
+  /**
+   * forward, and answer with the peer's status and body but these response
+   * headers replaced (lower-case names): what a real service says where a
+   * compatible peer says otherwise, e.g. AWS naming the KMS key ARN an alias
+   * resolved to where radosgw echoes the alias
+   */
+  | { kind: 'set-headers'; headers: Record<string, string> };
 
 export type BodyOf =
   | string
@@ -253,6 +260,16 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     }
     if (res.destroyed) return;
     const up = await forward(req, body);
+    if (fault.kind === 'set-headers') {
+      const headers: OutgoingHttpHeaders = {};
+      for (let i = 0; i + 1 < up.rawHeaders.length; i += 2) {
+        const name = (up.rawHeaders[i] ?? '').toLowerCase();
+        if (!(name in fault.headers)) headers[name] = up.rawHeaders[i + 1];
+      }
+      res.writeHead(up.statusCode ?? 502, up.statusMessage, { ...headers, ...fault.headers });
+      up.pipe(res);
+      return;
+    }
     if (fault.kind === 'pass' || fault.kind === 'delay') {
       res.writeHead(up.statusCode ?? 502, up.statusMessage, upstreamHeaders(up));
       // A client that gives up must not strand the peer's answer on a pooled socket.

@@ -4,6 +4,7 @@ import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Config } from '../model/config.ts';
 import type { ResolvedCredentials } from './credential-chain.ts';
+import { describeKey, type KeyMetadata, kmsEndpoint } from './kms-describe.ts';
 
 /** The credentials the `credentials` check resolved this cycle; S3 and STS sign with them. */
 export class CredentialHolder {
@@ -19,6 +20,7 @@ export class CredentialHolder {
 export class ClientPool {
   private readonly s3ByRegion = new Map<string, S3Client>();
   private readonly stsByRegion = new Map<string, STSClient>();
+  private kmsHandler: NodeHttpHandler | undefined;
   private readonly config: Config;
   private readonly credentials: () => Promise<AwsCredentialIdentity>;
 
@@ -83,6 +85,24 @@ export class ClientPool {
     return c;
   }
 
+  /**
+   * kms:DescribeKey for `keyId` in `region`, signed like the STS client's
+   * requests (same credentials, same deadlines); AWS_ENDPOINT_URL_KMS or
+   * AWS_ENDPOINT_URL override the endpoint as the SDKs do.
+   */
+  async describeKey(region: string, keyId: string, signal: AbortSignal): Promise<KeyMetadata> {
+    const sts = this.sts(region);
+    this.kmsHandler ??= this.handler();
+    return describeKey({
+      signer: await sts.config.signer(),
+      handler: this.kmsHandler,
+      endpoint: kmsEndpoint(region, this.config.aws.endpointUrlKms ?? this.config.aws.endpointUrl),
+      region,
+      keyId,
+      signal,
+    });
+  }
+
   /** The SDK's clock correction (ms) from the last signed answer, if any client has one. */
   clockOffsetMs(): number {
     let offset = 0;
@@ -96,6 +116,8 @@ export class ClientPool {
   destroy(): void {
     for (const c of [...this.s3ByRegion.values(), ...this.stsByRegion.values()]) c.destroy();
     this.s3ByRegion.clear();
+    this.kmsHandler?.destroy();
+    this.kmsHandler = undefined;
     this.stsByRegion.clear();
   }
 }

@@ -5,13 +5,15 @@ import {
   PutObjectCommand,
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
+import { isAlias } from '../aws/kms-describe.ts';
 import { deleteOwn, ownPrefixFor } from '../aws/own-keys.ts';
 import type { VersionLeft } from '../aws/remove-object.ts';
-import { CheckFailure } from '../model/check.ts';
+import { CheckFailure, type Observed } from '../model/check.ts';
 import type { Config } from '../model/config.ts';
 import { regionFor } from '../model/region.ts';
 import type { Check, CheckContext, StepOutcome } from './check.ts';
 import type { ProbeDeps } from './deps.ts';
+import { type AliasVerdict, verifyAlias } from './kms-alias.ts';
 
 type Ctx = CheckContext<ProbeDeps>;
 
@@ -68,12 +70,33 @@ function client(ctx: Ctx) {
   return ctx.deps.clients.s3(regionFor(ctx.config.aws, ctx.facts));
 }
 
-/** A configured key id, alias or ARN against the ARN S3 reports on HEAD. */
+/** A configured key id or ARN against the ARN S3 reports on HEAD (aliases: see verifyAlias). */
 export function kmsKeyMatches(configured: string, reported: string | undefined): boolean {
   if (reported === undefined) return false;
-  if (configured === reported) return true;
-  if (configured.startsWith('alias/') || configured.includes(':alias/')) return true;
-  return reported.endsWith(`/${configured}`) || reported === configured;
+  return configured === reported || reported.endsWith(`/${configured}`);
+}
+
+/** An alias passes only when KMS confirms it names the key S3 used; never silently. */
+function aliasOutcome(
+  verdict: AliasVerdict,
+  o: { alias: string; reported: string | undefined; observed: Observed },
+): StepOutcome {
+  if (verdict.kind === 'mismatch') {
+    throw new CheckFailure(
+      's3_sse_mismatch',
+      `alias ${o.alias} points to KMS key ${verdict.target.arn}, but HEAD shows ${o.reported ?? 'none'}`,
+    );
+  }
+  if (verdict.kind === 'verified') {
+    return { observed: { ...o.observed, kmsAliasTarget: verdict.target.arn } };
+  }
+  return {
+    observed: { ...o.observed, kmsAliasTarget: null },
+    warning: {
+      reason: 'kms_key_unverified',
+      message: `S3 used KMS key ${o.reported ?? '(none named)'}; whether alias ${o.alias} points to it is unverified: ${verdict.why}`,
+    },
+  };
 }
 
 function sseParams(config: Config): Partial<PutObjectCommandInput> {
@@ -183,13 +206,20 @@ export const s3Check: Check<ProbeDeps> = {
               `HEAD shows encryption ${out.ServerSideEncryption ?? 'none'}, expected ${sse}`,
             );
           }
+          if (out.SSEKMSKeyId) ctx.facts.kmsKeyId = out.SSEKMSKeyId;
+          if (kmsKeyId !== undefined && isAlias(kmsKeyId)) {
+            return aliasOutcome(await verifyAlias(ctx, kmsKeyId, out.SSEKMSKeyId), {
+              alias: kmsKeyId,
+              reported: out.SSEKMSKeyId,
+              observed,
+            });
+          }
           if (kmsKeyId !== undefined && !kmsKeyMatches(kmsKeyId, out.SSEKMSKeyId)) {
             throw new CheckFailure(
               's3_sse_mismatch',
               `HEAD shows KMS key ${out.SSEKMSKeyId ?? 'none'}, expected ${kmsKeyId}`,
             );
           }
-          if (out.SSEKMSKeyId) ctx.facts.kmsKeyId = out.SSEKMSKeyId;
           return { observed };
         },
       },

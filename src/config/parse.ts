@@ -157,6 +157,7 @@ function parseAws(r: Reader, env: Env): AwsEnv {
     endpointUrl: r.url('AWS_ENDPOINT_URL', ['http:', 'https:']),
     endpointUrlS3: r.url('AWS_ENDPOINT_URL_S3', ['http:', 'https:']),
     endpointUrlSts: r.url('AWS_ENDPOINT_URL_STS', ['http:', 'https:']),
+    endpointUrlKms: r.url('AWS_ENDPOINT_URL_KMS', ['http:', 'https:']),
     httpProxy: envAnyCase(env, 'HTTP_PROXY'),
     httpsProxy: envAnyCase(env, 'HTTPS_PROXY'),
     noProxy: envAnyCase(env, 'NO_PROXY'),

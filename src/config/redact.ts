@@ -16,6 +16,7 @@ export function redactConfig(config: Config): Record<string, unknown> {
       endpointUrl: redactUrl(aws.endpointUrl),
       endpointUrlS3: redactUrl(aws.endpointUrlS3),
       endpointUrlSts: redactUrl(aws.endpointUrlSts),
+      endpointUrlKms: redactUrl(aws.endpointUrlKms),
       containerFullUri: redactUrl(aws.containerFullUri),
     },
   };

@@ -16,6 +16,8 @@ export interface AwsEnv {
   endpointUrl?: string;
   endpointUrlS3?: string;
   endpointUrlSts?: string;
+  /** Where kms:DescribeKey goes to verify an alias (AWS_ENDPOINT_URL_KMS). */
+  endpointUrlKms?: string;
   httpProxy?: string;
   httpsProxy?: string;
   noProxy?: string;
