@@ -9,10 +9,13 @@ import type { RemediationContext, Vars } from './vars.ts';
 // Rows for the platform credential sources: ECS task roles, EKS Pod Identity
 // and IRSA. Their values come from what the failing step recorded (the
 // service-account token's claims, the endpoint's answer) and from the
-// configuration; what nobody learned stays a visible placeholder. The EKS
-// cluster name is never visible from inside a pod: it is always one.
+// configuration. What the pod cannot see becomes a shell variable set by a
+// printed finder command, so every block pastes and runs: the EKS cluster name
+// (never visible from inside a pod), the ECS cluster and service, and the
+// pod's namespace and service account when no token claim named them (the
+// pod's name is its hostname).
 
-const CLUSTER = '<CLUSTER_NAME>';
+const CLUSTER = '"$CLUSTER"';
 
 function detail(ctx: RemediationContext, key: keyof ErrorDetail): string | undefined {
   const v = ctx.error?.detail?.[key];
@@ -25,10 +28,77 @@ function platformOf(ctx: RemediationContext): ContainerFlavour {
   return containerPlan(ctx.config.aws)?.flavour ?? 'container';
 }
 
-function k8s(ctx: RemediationContext): { ns: string; sa: string; subject: string } {
-  const ns = detail(ctx, 'namespace') ?? '<NAMESPACE>';
-  const sa = detail(ctx, 'serviceAccount') ?? '<SERVICE_ACCOUNT>';
-  return { ns, sa, subject: detail(ctx, 'subject') ?? `system:serviceaccount:${ns}:${sa}` };
+interface K8s {
+  ns: string;
+  sa: string;
+  /** The pod's name: Kubernetes sets it as the hostname. */
+  pod: string;
+  subject: string;
+  /** Shell lines setting NAMESPACE / SERVICE_ACCOUNT when no claim named them. */
+  locate: string[];
+}
+
+function k8s(ctx: RemediationContext): K8s {
+  const pod = ctx.config.hostname;
+  const nsKnown = detail(ctx, 'namespace');
+  const saKnown = detail(ctx, 'serviceAccount');
+  const ns = nsKnown ?? '"$NAMESPACE"';
+  const sa = saKnown ?? '"$SERVICE_ACCOUNT"';
+  const locate = [
+    ...(nsKnown
+      ? []
+      : [
+          `NAMESPACE=$(kubectl get pods -A --field-selector metadata.name=${pod} -o jsonpath='{.items[0].metadata.namespace}')`,
+        ]),
+    ...(saKnown
+      ? []
+      : [
+          `SERVICE_ACCOUNT=$(kubectl -n ${ns} get pod ${pod} -o jsonpath='{.spec.serviceAccountName}')`,
+        ]),
+  ];
+  const subject =
+    detail(ctx, 'subject') ??
+    (nsKnown && saKnown ? `system:serviceaccount:${nsKnown}:${saKnown}` : 'its service account');
+  return { ns, sa, pod, subject, locate };
+}
+
+/** The finder lines for what the pod does not know about itself, as one block. */
+function locatePod(k: K8s): BlockTemplate[] {
+  if (k.locate.length === 0) return [];
+  return [
+    t(`The pod is ${k.pod} (its hostname); find its namespace and service account:`),
+    sh(k.locate.join('\n')),
+  ];
+}
+
+/** Sets CLUSTER: a pod cannot see its EKS cluster's name. */
+function findCluster(ctx: RemediationContext): BlockTemplate[] {
+  return [
+    t(
+      "A pod cannot see its EKS cluster's name: this takes the region's cluster (if it prints several, set CLUSTER to the one running this pod):",
+    ),
+    sh(
+      `CLUSTER=$(aws eks list-clusters --region ${regionOf(ctx)} --query 'clusters[]' --output text)\necho "CLUSTER=$CLUSTER"`,
+    ),
+  ];
+}
+
+/** Sets ECS_CLUSTER, ECS_SERVICE and TASK_DEFINITION from the region's ECS services. */
+function findEcsService(ctx: RemediationContext): BlockTemplate[] {
+  const region = regionOf(ctx);
+  return [
+    t(
+      'The ECS cluster, service and task definition (if it prints several names, set ECS_CLUSTER and ECS_SERVICE to the ones running s3-health):',
+    ),
+    sh(
+      [
+        `ECS_CLUSTER=$(aws ecs list-clusters --region ${region} --query 'clusterArns[]' --output text)`,
+        `ECS_SERVICE=$(aws ecs list-services --region ${region} --cluster "$ECS_CLUSTER" --query 'serviceArns[]' --output text)`,
+        'echo "ECS_CLUSTER=$ECS_CLUSTER ECS_SERVICE=$ECS_SERVICE"',
+        `TASK_DEFINITION=$(aws ecs describe-services --region ${region} --cluster "$ECS_CLUSTER" --services "$ECS_SERVICE" --query 'services[0].taskDefinition' --output text)`,
+      ].join('\n'),
+    ),
+  ];
 }
 
 function regionOf(ctx: RemediationContext): string {
@@ -107,24 +177,39 @@ function listAssociations(ctx: RemediationContext): BlockTemplate {
   );
 }
 
+/** Restarts the pod's Deployment (pod -> ReplicaSet -> Deployment), so the webhook sees new pods. */
 function restartPods(ctx: RemediationContext): BlockTemplate {
-  return sh(`kubectl -n ${k8s(ctx).ns} rollout restart deployment <DEPLOYMENT>`);
+  const { ns, pod } = k8s(ctx);
+  return sh(
+    [
+      `RS=$(kubectl -n ${ns} get pod ${pod} -o jsonpath='{.metadata.ownerReferences[0].name}')`,
+      `DEPLOYMENT=$(kubectl -n ${ns} get rs "$RS" -o jsonpath='{.metadata.ownerReferences[0].name}')`,
+      `kubectl -n ${ns} rollout restart deployment "$DEPLOYMENT"`,
+    ].join('\n'),
+  );
 }
 
-function ecsTaskRoleFix(v: Vars): BlockTemplate[] {
+function ecsTaskRoleFix(v: Vars, ctx: RemediationContext): BlockTemplate[] {
+  const region = regionOf(ctx);
+  const role = platformRole(ctx, v);
   return [
     t(
-      'Give the task definition a task role and deploy a revision; ECS then injects AWS_CONTAINER_CREDENTIALS_RELATIVE_URI for it. See what the task runs with now:',
+      'Give the task definition a task role and deploy a revision; ECS then injects AWS_CONTAINER_CREDENTIALS_RELATIVE_URI for it.',
     ),
+    ...findEcsService(ctx),
+    t('See what the task runs with now:'),
     sh(
-      "aws ecs describe-task-definition --task-definition <TASK_DEFINITION> --query 'taskDefinition.taskRoleArn'",
+      `aws ecs describe-task-definition --region ${region} --task-definition "$TASK_DEFINITION" --query 'taskDefinition.taskRoleArn'`,
     ),
-    t('In the task definition (not executionRoleArn, which only pulls images and writes logs):'),
-    code(`"taskRoleArn": "arn:${v.partition}:iam::${v.accountId}:role/<TASK_ROLE_NAME>"`),
+    t(
+      'Register a revision with the task role (not executionRoleArn, which only pulls images and writes logs):',
+    ),
+    code(`"taskRoleArn": "${role.roleArn}"`),
     t('The role must trust ECS tasks:'),
     json(ECS_TASK_TRUST),
+    t("Then deploy the family's latest revision:"),
     sh(
-      'aws ecs update-service --cluster <ECS_CLUSTER> --service <SERVICE_NAME> --task-definition <TASK_DEFINITION> --force-new-deployment',
+      `aws ecs update-service --region ${region} --cluster "$ECS_CLUSTER" --service "$ECS_SERVICE" --task-definition "$(basename "\${TASK_DEFINITION%:*}")" --force-new-deployment`,
     ),
   ];
 }
@@ -159,15 +244,16 @@ export function tokenFileCause(v: Vars, ctx: RemediationContext): string {
 
 export function tokenFileFix(_v: Vars, ctx: RemediationContext): readonly BlockTemplate[] {
   const podIdentity = detail(ctx, 'variable') === 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE';
-  const { ns } = k8s(ctx);
+  const k = k8s(ctx);
   return [
+    ...locatePod(k),
     t(
       podIdentity
         ? 'EKS Pod Identity mounts the token at /var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token and the kubelet rotates it; the SDK re-reads it on every request. Use that mount unchanged (a token written by hand must have no trailing newline):'
         : 'IRSA mounts the token at /var/run/secrets/eks.amazonaws.com/serviceaccount/token and the kubelet rotates it. Use that mount unchanged; on EC2 without EKS, remove AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN instead:',
     ),
     sh(
-      `kubectl -n ${ns} get pod <POD> -o jsonpath='{.spec.volumes[*].projected.sources[*].serviceAccountToken}'`,
+      `kubectl -n ${k.ns} get pod ${k.pod} -o jsonpath='{.spec.volumes[*].projected.sources[*].serviceAccountToken}'`,
     ),
     t(
       'Containers that run as a non-root user need to read it: set securityContext.fsGroup in the pod spec (the token is mode 0600 otherwise).',
@@ -193,15 +279,21 @@ export const PLATFORM_ROWS: Pick<
     title: 'container credential URL refused by the SDK',
     cause: (_v, ctx) =>
       `${detail(ctx, 'variable') ?? 'AWS_CONTAINER_CREDENTIALS_FULL_URI'} points at ${endpointUrl(ctx)}, which is neither https nor an address the AWS SDKs accept for plain http (127.0.0.0/8, [::1], 169.254.170.2, 169.254.170.23, [fd00:ec2::23]), so no SDK in the container asks it for credentials.`,
-    fix: [
-      t(
-        'Leave these variables to the platform: ECS injects AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (a path starting with /), EKS Pod Identity injects AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.23/v1/credentials. Remove values set by hand in the task definition, pod spec or env file; a custom credential server must use https or loopback. Find where it is set:',
-      ),
-      sh(
-        "aws ecs describe-task-definition --task-definition <TASK_DEFINITION> --query 'taskDefinition.containerDefinitions[].environment'",
-      ),
-      sh('kubectl -n <NAMESPACE> exec <POD> -c s3-health -- env | grep AWS_CONTAINER'),
-    ],
+    fix: (_v, ctx) => {
+      const k = k8s(ctx);
+      return [
+        t(
+          'Leave these variables to the platform: ECS injects AWS_CONTAINER_CREDENTIALS_RELATIVE_URI (a path starting with /), EKS Pod Identity injects AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.23/v1/credentials. Remove values set by hand in the task definition, pod spec or env file; a custom credential server must use https or loopback. Find where it is set. On ECS:',
+        ),
+        ...findEcsService(ctx),
+        sh(
+          `aws ecs describe-task-definition --region ${regionOf(ctx)} --task-definition "$TASK_DEFINITION" --query 'taskDefinition.containerDefinitions[].environment'`,
+        ),
+        t('On Kubernetes:'),
+        ...locatePod(k),
+        sh(`kubectl -n ${k.ns} exec ${k.pod} -c s3-health -- env | grep AWS_CONTAINER`),
+      ];
+    },
   },
   env_web_identity_incomplete: {
     title: 'IRSA half-configured: web identity skipped',
@@ -209,14 +301,16 @@ export const PLATFORM_ROWS: Pick<
       "Only one of AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN is set, so the SDK skips web identity (IRSA) and falls through to the next source: on EKS the node's instance role when the pod can reach IMDS, otherwise no credentials.",
     fix: (v, ctx) => {
       const role = platformRole(ctx, v);
+      const k = k8s(ctx);
       return [
         t(
-          "Let EKS inject both: annotate the pod's service account with the role, then recreate the pods (the webhook only changes new ones):",
+          "Let EKS inject both: annotate the pod's service account with the role, then recreate the pods (the webhook only changes new ones).",
         ),
+        ...locatePod(k),
         sh(
-          `kubectl -n <NAMESPACE> annotate serviceaccount <SERVICE_ACCOUNT> eks.amazonaws.com/role-arn=${role.roleArn} --overwrite`,
+          `kubectl -n ${k.ns} annotate serviceaccount ${k.sa} eks.amazonaws.com/role-arn=${role.roleArn} --overwrite`,
         ),
-        sh('kubectl -n <NAMESPACE> rollout restart deployment <DEPLOYMENT>'),
+        restartPods(ctx),
         t(
           'Setting them by hand needs both, with the token from a projected service-account volume of audience sts.amazonaws.com.',
         ),
@@ -256,6 +350,7 @@ export const PLATFORM_ROWS: Pick<
         ];
       }
       return [
+        ...findCluster(ctx),
         t(
           'The Pod Identity Agent is an EKS add-on (a DaemonSet); check it, install it if missing:',
         ),
@@ -288,7 +383,7 @@ export const PLATFORM_ROWS: Pick<
     },
     fix: (v, ctx) => {
       const flavour = platformOf(ctx);
-      if (flavour === 'ecs') return ecsTaskRoleFix(v);
+      if (flavour === 'ecs') return ecsTaskRoleFix(v, ctx);
       if (flavour === 'container') {
         return [
           t(
@@ -296,13 +391,15 @@ export const PLATFORM_ROWS: Pick<
           ),
         ];
       }
-      const { ns } = k8s(ctx);
+      const k = k8s(ctx);
       return [
         t(
           'The Pod Identity webhook mounts the token at /var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token and the kubelet refreshes it; do not copy it elsewhere. Check the mount, the node clock, and the association:',
         ),
-        sh(`kubectl -n ${ns} get pod <POD> -o yaml | grep -B2 -A6 eks-pod-identity-token`),
+        ...locatePod(k),
+        sh(`kubectl -n ${k.ns} get pod ${k.pod} -o yaml | grep -B2 -A6 eks-pod-identity-token`),
         sh('chronyc tracking'),
+        ...findCluster(ctx),
         listAssociations(ctx),
       ];
     },
@@ -329,9 +426,12 @@ export const PLATFORM_ROWS: Pick<
       return `EKS Auth found no Pod Identity association for service account ${ns}/${sa} in this cluster, so the Pod Identity Agent has no role to hand out.`;
     },
     fix: (v, ctx) => {
-      const { ns, sa } = k8s(ctx);
+      const k = k8s(ctx);
+      const { ns, sa } = k;
       const role = platformRole(ctx, v);
       return [
+        ...locatePod(k),
+        ...findCluster(ctx),
         t('See what the cluster has for this namespace:'),
         sh(
           `aws eks list-pod-identity-associations --cluster-name ${CLUSTER} --region ${regionOf(ctx)} --namespace ${ns}`,
@@ -358,6 +458,8 @@ export const PLATFORM_ROWS: Pick<
     fix: (v, ctx) => {
       const role = platformRole(ctx, v);
       return [
+        ...locatePod(k8s(ctx)),
+        ...findCluster(ctx),
         t('Find the role the association names:'),
         listAssociations(ctx),
         t(`Trust policy for role ${role.roleName}; save it as pod-identity-trust.json:`),
@@ -376,7 +478,10 @@ export const PLATFORM_ROWS: Pick<
     },
     fix: (v, ctx) => {
       const role = platformRole(ctx, v);
-      const { ns, sa } = k8s(ctx);
+      const k = k8s(ctx);
+      // A JSON document cannot read shell variables: what no claim named stays a placeholder.
+      const ns = detail(ctx, 'namespace') ?? '<NAMESPACE>';
+      const sa = detail(ctx, 'serviceAccount') ?? '<SERVICE_ACCOUNT>';
       const host = issuerHost(detail(ctx, 'issuer') ?? '<OIDC_ISSUER>');
       return [
         t(`Trust policy for role ${role.roleName}; save it as irsa-trust.json:`),
@@ -404,7 +509,10 @@ export const PLATFORM_ROWS: Pick<
           `aws iam update-assume-role-policy --role-name ${role.roleName} --policy-document file://irsa-trust.json`,
         ),
         t('The service account must name the same role:'),
-        sh(`kubectl -n ${ns} get serviceaccount ${sa} -o yaml | grep eks.amazonaws.com/role-arn`),
+        ...locatePod(k),
+        sh(
+          `kubectl -n ${k.ns} get serviceaccount ${k.sa} -o yaml | grep eks.amazonaws.com/role-arn`,
+        ),
       ];
     },
   },
@@ -413,16 +521,24 @@ export const PLATFORM_ROWS: Pick<
     cause: (v, ctx) =>
       `STS found no IAM OIDC provider for issuer ${detail(ctx, 'issuer') ?? '<OIDC_ISSUER>'} in account ${platformRole(ctx, v).accountId}, so no role there can trust this cluster's service-account tokens.`,
     fix: (_v, ctx) => {
-      const issuer = detail(ctx, 'issuer') ?? '<OIDC_ISSUER>';
+      const issuer = detail(ctx, 'issuer');
       const region = regionOf(ctx);
       return [
+        ...findCluster(ctx),
         t("Register the cluster's issuer as an IAM OIDC provider (once per cluster and account):"),
         sh(
           `eksctl utils associate-iam-oidc-provider --cluster ${CLUSTER} --region ${region} --approve`,
         ),
-        t('or without eksctl:'),
+        t(issuer ? 'or without eksctl:' : 'or without eksctl, with the issuer the cluster names:'),
+        ...(issuer
+          ? []
+          : [
+              sh(
+                `ISSUER=$(aws eks describe-cluster --name ${CLUSTER} --region ${region} --query cluster.identity.oidc.issuer --output text)`,
+              ),
+            ]),
         sh(
-          `aws iam create-open-id-connect-provider --url ${issuer} --client-id-list sts.amazonaws.com`,
+          `aws iam create-open-id-connect-provider --url ${issuer ?? '"$ISSUER"'} --client-id-list sts.amazonaws.com`,
         ),
         t("Check the cluster's issuer against the providers IAM knows:"),
         sh(
@@ -437,16 +553,17 @@ export const PLATFORM_ROWS: Pick<
     cause: (v, ctx) =>
       `STS rejected the token in ${detail(ctx, 'tokenFile') ?? v.tokenFile} (${v.code}: ${v.message}): an audience other than sts.amazonaws.com, a token from another cluster, or a file that is not the projected service-account token.`,
     fix: (_v, ctx) => {
-      const { ns } = k8s(ctx);
+      const k = k8s(ctx);
       const claims = (['issuer', 'audience', 'subject'] as const)
-        .map((k) => `${k} ${detail(ctx, k) ?? 'unknown'}`)
+        .map((claim) => `${claim} ${detail(ctx, claim) ?? 'unknown'}`)
         .join(', ');
       return [
         t(`The token in the file says: ${claims}.`),
         t(
           'The EKS webhook mounts a projected token with audience sts.amazonaws.com at /var/run/secrets/eks.amazonaws.com/serviceaccount/token; use that file unchanged. Check the pod spec:',
         ),
-        sh(`kubectl -n ${ns} get pod <POD> -o yaml | grep -B2 -A6 serviceAccountToken`),
+        ...locatePod(k),
+        sh(`kubectl -n ${k.ns} get pod ${k.pod} -o yaml | grep -B2 -A6 serviceAccountToken`),
       ];
     },
   },

@@ -1,4 +1,5 @@
 import type { Reason } from '../model/reasons.ts';
+import { roleFromArn } from './arn.ts';
 import { type BlockTemplate, code, json, type Row, sh, t } from './remediation-blocks.ts';
 import {
   conflictCause,
@@ -8,6 +9,7 @@ import {
   tokenFileCause,
   tokenFileFix,
 } from './remediation-platform.ts';
+import { isBucketLevel, takesPrefixCondition } from './s3-actions.ts';
 import type { RemediationContext, Vars } from './vars.ts';
 
 export type { BlockKind, BlockTemplate, Row } from './remediation-blocks.ts';
@@ -72,7 +74,7 @@ const IN_SIDECAR_NETNS =
 
 const KEY_POLICY_EDIT = [
   sh(
-    'aws kms get-key-policy --key-id {kmsKeyArn} --region {kmsRegion} --policy-name default --output text > key-policy.json',
+    'aws kms get-key-policy --key-id {kmsKeyArn} --region {kmsRegion} --policy-name default --query Policy --output text > key-policy.json',
   ),
   t('Add the statement above to its "Statement" list, then:'),
   sh(
@@ -116,6 +118,39 @@ function timeoutFix(v: Vars, ctx: RemediationContext): readonly BlockTemplate[] 
             '{target} is an endpoint override (AWS_ENDPOINT_URL*): check that it is up and reachable.',
           ),
         ]),
+  ];
+}
+
+/** Bucket-level actions act on the bucket ARN; object actions on the probe prefix. */
+function s3Resource(v: Vars): string {
+  return isBucketLevel(v.s3Action)
+    ? 'arn:{partition}:s3:::{bucket}'
+    : 'arn:{partition}:s3:::{bucket}/{prefix}*';
+}
+
+/**
+ * Sets PROFILE for the association commands: the instance profile holding
+ * S3_HEALTH_EXPECTED_ROLE when one is configured; else the operator picks it
+ * from the listing (the sidecar cannot know which role the instance should have).
+ */
+function findProfile(ctx: RemediationContext): BlockTemplate[] {
+  const expected = ctx.config.expectedRole;
+  const role = expected === undefined ? undefined : (roleFromArn(expected)?.roleName ?? expected);
+  if (role !== undefined) {
+    return [
+      t(`The instance profile holding role ${role} (S3_HEALTH_EXPECTED_ROLE):`),
+      sh(
+        `PROFILE=$(aws iam list-instance-profiles-for-role --role-name ${role} --query 'InstanceProfiles[0].InstanceProfileName' --output text)\necho "PROFILE=$PROFILE"`,
+      ),
+    ];
+  }
+  return [
+    t(
+      "Instance profiles and their roles; set PROFILE to the one holding the application's role (PROFILE=its-name):",
+    ),
+    sh(
+      "aws iam list-instance-profiles --query 'InstanceProfiles[].[InstanceProfileName,Roles[0].RoleName]' --output text",
+    ),
   ];
 }
 
@@ -300,14 +335,15 @@ export const ROWS: Record<Reason, Row> = {
     title: 'no IAM role attached to the instance',
     cause:
       'IMDS answered 404 under iam/: instance {instanceId} has no instance profile (IAM role) attached, so there are no credentials to hand out.',
-    fix: [
+    fix: (_v, ctx) => [
       t('Check for an association:'),
       sh(
         'aws ec2 describe-iam-instance-profile-associations --region {region} --filters Name=instance-id,Values={instanceId}',
       ),
-      t("Attach the instance profile that holds the application's role:"),
+      ...findProfile(ctx),
+      t("Attach it (the instance profile that holds the application's role):"),
       sh(
-        'aws ec2 associate-iam-instance-profile --region {region} --instance-id {instanceId} --iam-instance-profile Name={instanceProfileName}',
+        'aws ec2 associate-iam-instance-profile --region {region} --instance-id {instanceId} --iam-instance-profile Name="$PROFILE"',
       ),
       t(
         'Then grant that role the bucket permissions (runbook §1.3). IMDS serves the new role within a few seconds; no restart needed.',
@@ -433,15 +469,17 @@ export const ROWS: Record<Reason, Row> = {
   credentials_wrong_role: {
     title: 'credentials for the wrong role',
     cause: 'The caller is {callerArn}, not the expected role {expectedRole}.',
-    fix: [
+    fix: (_v, ctx) => [
       t(
-        'The credentials came from {credentialSource}. If the instance carries the wrong instance profile, replace it (find the association id first):',
+        'The credentials came from {credentialSource}. If the instance carries the wrong instance profile, replace it with the one holding the expected role.',
       ),
+      ...findProfile(ctx),
+      t("The instance's current association, then the replacement:"),
       sh(
-        'aws ec2 describe-iam-instance-profile-associations --region {region} --filters Name=instance-id,Values={instanceId}',
-      ),
-      sh(
-        'aws ec2 replace-iam-instance-profile-association --region {region} --association-id <ASSOCIATION_ID> --iam-instance-profile Name=<INSTANCE_PROFILE_NAME>',
+        [
+          "ASSOCIATION=$(aws ec2 describe-iam-instance-profile-associations --region {region} --filters Name=instance-id,Values={instanceId} Name=state,Values=associated --query 'IamInstanceProfileAssociations[0].AssociationId' --output text)",
+          'aws ec2 replace-iam-instance-profile-association --region {region} --association-id "$ASSOCIATION" --iam-instance-profile Name="$PROFILE"',
+        ].join('\n'),
       ),
       t('If the expectation is wrong, fix S3_HEALTH_EXPECTED_ROLE.'),
     ],
@@ -467,8 +505,8 @@ export const ROWS: Record<Reason, Row> = {
   // -- s3 -----------------------------------------------------------------------
   s3_access_denied: {
     title: '{s3Action} denied to role {roleName}',
-    cause:
-      'Role {roleName} may not {s3Action} on arn:{partition}:s3:::{bucket}/{prefix}*: its policies do not allow it, or a bucket policy, SCP or VPC endpoint policy denies it.',
+    cause: (v) =>
+      `Role {roleName} may not {s3Action} on ${s3Resource(v)}: its policies do not allow it, or a bucket policy, SCP or VPC endpoint policy denies it.`,
     fix: (v) => [
       ...(v.explicitDenyIn
         ? [
@@ -487,7 +525,10 @@ export const ROWS: Record<Reason, Row> = {
             Sid: 'S3Health{actionName}',
             Effect: 'Allow',
             Action: ['{s3Action}'],
-            Resource: 'arn:{partition}:s3:::{bucket}/{prefix}*',
+            Resource: s3Resource(v),
+            ...(takesPrefixCondition(v.s3Action)
+              ? { Condition: { StringLike: { 's3:prefix': ['{prefix}*'] } } }
+              : {}),
           },
         ],
       }),
@@ -496,7 +537,9 @@ export const ROWS: Record<Reason, Row> = {
         'aws iam put-role-policy --role-name {roleName} --policy-name s3-health-{actionName} --policy-document file://s3-health-{actionName}.json',
       ),
       t(
-        'The application needs the same action on its own keys (arn:{partition}:s3:::{bucket}/{appPrefix}*; the runbook §1.3 policy grants the whole bucket). If the role already allows it, look for a Deny in the bucket policy:',
+        isBucketLevel(v.s3Action)
+          ? 'The application needs it too, on the same bucket ARN (the runbook §1.3 policy grants the whole bucket). If the role already allows it, look for a Deny in the bucket policy:'
+          : 'The application needs the same action on its own keys (arn:{partition}:s3:::{bucket}/{appPrefix}*; the runbook §1.3 policy grants the whole bucket). If the role already allows it, look for a Deny in the bucket policy:',
       ),
       sh('aws s3api get-bucket-policy --bucket {bucket} --query Policy --output text'),
     ],

@@ -26,8 +26,11 @@ export function wrapProse(text: string, width: number, indent = '', hanging = in
   return out;
 }
 
-/** Splits a shell line at spaces outside quotes; `quote` carries over between lines. */
-function shellTokens(line: string, state: { quote: string }): string[] {
+/**
+ * Splits a shell line at spaces outside quotes; `quote` carries over between
+ * lines. With `keepSubst`, a `$( … )` stays one token.
+ */
+function shellTokens(line: string, state: { quote: string }, keepSubst = true): string[] {
   const tokens: string[] = [];
   let cur = '';
   // Depth of `$( … )`: a command substitution stays one argument.
@@ -39,7 +42,7 @@ function shellTokens(line: string, state: { quote: string }): string[] {
     } else if (ch === "'" || ch === '"') {
       state.quote = ch;
       cur += ch;
-    } else if (ch === '(' && cur.endsWith('$')) {
+    } else if (keepSubst && ch === '(' && cur.endsWith('$')) {
       depth++;
       cur += ch;
     } else if (ch === ')' && depth > 0) {
@@ -76,7 +79,9 @@ function pairOptions(tokens: string[]): string[] {
 /**
  * Wraps a shell command with ` \` continuations, breaking only between
  * arguments, so the wrapped text still pastes as the same command. A quoted
- * argument or `$( … )` is never split, so table rows keep those short.
+ * argument is never split, so table rows keep those short; a `$( … )` is
+ * split between its own arguments only when it cannot fit on one line
+ * (bash joins ` \` continuations inside it too).
  */
 export function wrapShell(text: string, width: number, indent = ''): string[] {
   const out: string[] = [];
@@ -84,7 +89,13 @@ export function wrapShell(text: string, width: number, indent = ''): string[] {
   for (const raw of text.split('\n')) {
     const lead = /^\s*/.exec(raw)?.[0] ?? '';
     const startQuoted = state.quote !== '';
-    const tokens = pairOptions(shellTokens(raw.slice(lead.length), state));
+    const body = raw.slice(lead.length);
+    let tokens = pairOptions(shellTokens(body, state));
+    const room = width - indent.length - lead.length - 4;
+    if (!startQuoted && tokens.some((tok) => tok.length > room)) {
+      // Same quotes either way, so `state` after the first pass stays right.
+      tokens = pairOptions(shellTokens(body, { quote: '' }, false));
+    }
     if (indent.length + raw.length <= width || startQuoted || tokens.length < 2) {
       out.push(indent + raw);
       continue;

@@ -19,7 +19,8 @@ export interface World {
   expectedRole: string;
   cluster: string;
   appInstance: string;
-  bareInstance: string;
+  /** Instances without a profile: one per branch of imds_no_role (attaching is not repeatable). */
+  bareInstances: string[];
   appInstanceProfileArn: string;
   keyArn: string;
   disabledKeyArn: string;
@@ -120,11 +121,12 @@ function defaultStep(check: CheckName): string | undefined {
 }
 
 /** The world as it is when a reason fires: each reason's own precondition in moto. */
-function worldFacts(reason: Reason, world: World): Partial<Facts> {
+function worldFacts(reason: Reason, world: World, v: Variant): Partial<Facts> {
   if (reason === 'imds_no_role') {
+    const expected = v.env?.S3_HEALTH_EXPECTED_ROLE !== undefined;
     // IMDS said 404 under iam/: the instance has no profile, so no role was learned.
     return {
-      instanceId: world.bareInstance,
+      instanceId: world.bareInstances[expected ? 1 : 0] ?? 'i-0missing',
       roleName: undefined,
       instanceProfileArn: undefined,
       callerArn: undefined,
@@ -179,18 +181,40 @@ function variants(world: World): Variant[] {
       label: 'explicit deny',
       check: 's3',
       step: 'put',
-      error: { message: denied('s3:PutObject', ' with an explicit deny in a resource-based policy') },
+      error: {
+        message: denied('s3:PutObject', ' with an explicit deny in a resource-based policy'),
+      },
     },
-    { label: 'sse-kms put', check: 's3', step: 'put', env: { S3_HEALTH_SSE: 'aws:kms', S3_HEALTH_KMS_KEY_ID: keyArn }, detail: { kmsAction: 'kms:GenerateDataKey', kmsKeyArn: keyArn } },
-    { label: 'sse-kms get', check: 's3', step: 'get', env: { S3_HEALTH_SSE: 'aws:kms', S3_HEALTH_KMS_KEY_ID: keyArn }, detail: { kmsAction: 'kms:Decrypt', kmsKeyArn: keyArn } },
-    { label: 'hop limit penalty', check: 'imds', step: 'token', observed: { fallbackPenaltyMs: 1046 } },
+    {
+      label: 'sse-kms put',
+      check: 's3',
+      step: 'put',
+      env: { S3_HEALTH_SSE: 'aws:kms', S3_HEALTH_KMS_KEY_ID: keyArn },
+      detail: { kmsAction: 'kms:GenerateDataKey', kmsKeyArn: keyArn },
+    },
+    {
+      label: 'sse-kms get',
+      check: 's3',
+      step: 'get',
+      env: { S3_HEALTH_SSE: 'aws:kms', S3_HEALTH_KMS_KEY_ID: keyArn },
+      detail: { kmsAction: 'kms:Decrypt', kmsKeyArn: keyArn },
+    },
+    {
+      label: 'hop limit penalty',
+      check: 'imds',
+      step: 'token',
+      observed: { fallbackPenaltyMs: 1046 },
+    },
     { label: 'sts resolve', check: 'credentials', step: 'resolve' },
     { label: 'sts identity', check: 'credentials', step: 'identity' },
     {
       label: 'ecs',
       platform: true,
       check: 'credentials',
-      env: { AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2/credentials/7d3c1f0e-5b2a-4c8d-9e6f-0a1b2c3d4e5f' },
+      env: {
+        AWS_CONTAINER_CREDENTIALS_RELATIVE_URI:
+          '/v2/credentials/7d3c1f0e-5b2a-4c8d-9e6f-0a1b2c3d4e5f',
+      },
       detail: { platform: 'ecs', httpStatus: '400' },
       error: { httpStatus: 400 },
     },
@@ -199,7 +223,11 @@ function variants(world: World): Variant[] {
       platform: true,
       check: 'credentials',
       env: podIdentityEnv,
-      detail: { platform: 'eks-pod-identity', url: podIdentityEnv.AWS_CONTAINER_CREDENTIALS_FULL_URI, ...claims },
+      detail: {
+        platform: 'eks-pod-identity',
+        url: podIdentityEnv.AWS_CONTAINER_CREDENTIALS_FULL_URI,
+        ...claims,
+      },
     },
     {
       label: 'pod identity token file',
@@ -234,14 +262,23 @@ function variants(world: World): Variant[] {
       check: 'credentials',
       step: 'resolve',
       env: irsaEnv,
-      detail: { ...claims, roleArn, tokenFile: irsaEnv.AWS_WEB_IDENTITY_TOKEN_FILE, expiresAt: '2026-08-20T09:00:00.000Z' },
+      detail: {
+        ...claims,
+        roleArn,
+        tokenFile: irsaEnv.AWS_WEB_IDENTITY_TOKEN_FILE,
+        expiresAt: '2026-08-20T09:00:00.000Z',
+      },
     },
     {
       label: 'irsa token file',
       platform: true,
       check: 'environment',
       env: irsaEnv,
-      detail: { variable: 'AWS_WEB_IDENTITY_TOKEN_FILE', tokenFile: irsaEnv.AWS_WEB_IDENTITY_TOKEN_FILE, problem: 'cannot be read (ENOENT)' },
+      detail: {
+        variable: 'AWS_WEB_IDENTITY_TOKEN_FILE',
+        tokenFile: irsaEnv.AWS_WEB_IDENTITY_TOKEN_FILE,
+        problem: 'cannot be read (ENOENT)',
+      },
     },
     {
       label: 'irsa half-configured',
@@ -257,7 +294,10 @@ function variants(world: World): Variant[] {
     {
       label: 'static keys',
       check: 'environment',
-      env: { AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
+      env: {
+        AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+      },
     },
     { label: 'profile', check: 'environment', env: { AWS_PROFILE: 'dev' } },
     {
@@ -306,8 +346,9 @@ function context(reason: Reason, world: World, v: Variant): RemediationContext {
     ...v.error,
     ...(Object.keys(detail).length > 0 ? { detail } : {}),
   };
-  const facts: Facts = { ...ec2Facts(world), ...v.facts, ...worldFacts(reason, world) };
-  for (const k of Object.keys(facts) as (keyof Facts)[]) if (facts[k] === undefined) delete facts[k];
+  const facts: Facts = { ...ec2Facts(world), ...v.facts, ...worldFacts(reason, world, v) };
+  for (const k of Object.keys(facts) as (keyof Facts)[])
+    if (facts[k] === undefined) delete facts[k];
   return {
     check,
     ...(step === undefined ? {} : { step }),

@@ -54,8 +54,9 @@ def instance():
 # The instance the sidecar runs on carries the application's role.
 app_instance = instance()
 ec2.associate_iam_instance_profile(IamInstanceProfile={"Name": APP_ROLE}, InstanceId=app_instance)
-# One without any instance profile: what imds_no_role sees.
-bare_instance = instance()
+# Two without any instance profile: what imds_no_role sees (one per branch of its fix,
+# since attaching a profile is not repeatable).
+bare_instances = [instance(), instance()]
 
 
 
@@ -144,7 +145,7 @@ print(
         {
             "accountId": account,
             "appInstance": app_instance,
-            "bareInstance": bare_instance,
+            "bareInstances": bare_instances,
             "appInstanceProfileArn": profiles[APP_ROLE],
             "keyArn": key,
             "disabledKeyArn": disabled["Arn"],

@@ -5,8 +5,15 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WIDTH } from '../../src/report/diagnose.ts';
 import type { FixBlock } from '../../src/report/remediation.ts';
+import { wrapShell } from '../../src/report/wrap.ts';
 import { awsCommands, runnable, variables } from './shell.ts';
+
+/** A shell block as /diagnose text lays it out: wrapped with ` \\` and indented. */
+export function shown(text: string): string[] {
+  return wrapShell(text, WIDTH, '      ');
+}
 
 export type Outcome = 'ran' | 'dry' | 'failed' | 'unreached';
 
@@ -62,8 +69,11 @@ export function script(
   let lastDoc: string | undefined;
   let skipped = 0;
   const assigned = new Set<string>();
+  // Set by a block the tier cannot run (kubectl…), or asked of the operator in prose.
+  const elsewhere = new Set<string>();
   blocks.forEach((b, i) => {
     if (b.kind === 'text') {
+      for (const m of b.text.matchAll(/\b([A-Z][A-Z0-9_]*)=/g)) elsewhere.add(m[1] ?? '');
       saveAs = /save (?:it )?as ([\w.-]+\.json)/.exec(b.text)?.[1] ?? saveAs;
       if (KEY_POLICY_EDIT.test(b.text)) {
         if (lastDoc === undefined) problems.push('asks to add "the statement above" but none came');
@@ -82,6 +92,7 @@ export function script(
     if (!runnable(b.text)) {
       if (awsCommands(b.text).length > 0)
         problems.push(`a block mixes aws with other commands, so it cannot be run here: ${b.text}`);
+      for (const v of variables(b.text).assigned) elsewhere.add(v);
       skipped++;
       return;
     }
@@ -89,14 +100,16 @@ export function script(
     for (const v of vars.read) {
       if (assigned.has(v) || vars.assigned.includes(v)) continue;
       const choice = choices[v];
-      if (choice === undefined) problems.push(`reads $${v}, which nothing in the fix sets`);
+      if (choice === undefined || !elsewhere.has(v))
+        problems.push(`reads $${v}, which nothing in the fix sets or asks for`);
       else {
         parts.push(`${v}=${choice}  # the operator's choice\n`);
         assigned.add(v);
       }
     }
     for (const v of vars.assigned) assigned.add(v);
-    parts.push(`${b.text}\n`);
+    // As the text report shows it (wrapped to 80 columns, indented): what gets copied.
+    parts.push(`${shown(b.text).join('\n')}\n`);
   });
   return { text: parts.join(''), skipped, problems };
 }
@@ -168,7 +181,11 @@ export async function paste(
   try {
     writeFileSync(join(dir, 'fix.sh'), s.text);
     const bashErr = await new Promise<string>((resolve, reject) => {
-      const p = spawn('bash', ['fix.sh'], { cwd: dir, env: env(logDir), stdio: ['ignore', 'ignore', 'pipe'] });
+      const p = spawn('bash', ['fix.sh'], {
+        cwd: dir,
+        env: env(logDir),
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let err = '';
       p.stderr.on('data', (d: Buffer) => {
         err += d.toString();

@@ -74,7 +74,11 @@ export function s3ResourceViolations(doc: Json, bucket: string): string[] {
     const resources = list(st.Resource);
     for (const action of actions) {
       const name = action.slice(3);
-      const want = BUCKET_LEVEL.has(name) ? 'bucket' : OBJECT_LEVEL.has(name) ? 'object' : undefined;
+      const want = BUCKET_LEVEL.has(name)
+        ? 'bucket'
+        : OBJECT_LEVEL.has(name)
+          ? 'object'
+          : undefined;
       if (want === undefined) {
         out.push(`${action}: not classified as bucket- or object-level (policy-rules.ts)`);
         continue;

@@ -29,7 +29,8 @@ export const MOTO_CANNOT: Record<string, string> = {
   'eks:create-pod-identity-association': 'moto has no EKS Pod Identity API (HTTP 404)',
   'eks:describe-addon': 'moto has no EKS add-on API (HTTP 404)',
   'eks:create-addon': 'moto has no EKS add-on API (HTTP 404)',
-  'ec2:get-instance-metadata-defaults': 'moto does not implement GetInstanceMetadataDefaults (HTTP 500)',
+  'ec2:get-instance-metadata-defaults':
+    'moto does not implement GetInstanceMetadataDefaults (HTTP 500)',
   'kms:enable-key': 'moto 5.2.1 EnableKey looks a key ARN up as a raw key id (KeyError, HTTP 500)',
   'kms:cancel-key-deletion':
     'moto 5.2.1 CancelKeyDeletion looks a key ARN up as a raw key id (KeyError, HTTP 500)',
@@ -57,7 +58,8 @@ export function findPeers(): Peers {
     const bin = dirname(r.stdout.trim());
     const aws = join(bin, 'aws');
     const motoServer = join(bin, 'moto_server');
-    if (existsSync(aws) && existsSync(motoServer)) return { python: r.stdout.trim(), aws, motoServer };
+    if (existsSync(aws) && existsSync(motoServer))
+      return { python: r.stdout.trim(), aws, motoServer };
     tried.push(`${py}: no aws or moto_server next to ${r.stdout.trim()}`);
   }
   throw new Error(

@@ -142,9 +142,26 @@ describe('hop limit', () => {
       remediate('imds_no_role', ctxFor('imds_no_role', { facts: { instanceId: INSTANCE_ID } })),
     );
     expect(all(r)).toContain(`--instance-id ${INSTANCE_ID}`);
-    expect(all(r)).toContain('Name=<INSTANCE_PROFILE_NAME>');
+    // The operator picks the profile from the printed list: a shell variable, not a guess.
+    expect(all(r)).toContain(
+      "aws iam list-instance-profiles --query 'InstanceProfiles[].[InstanceProfileName,Roles[0].RoleName]' --output text",
+    );
+    expect(all(r)).toContain('--iam-instance-profile Name="$PROFILE"');
+    expect(all(r)).not.toContain('<INSTANCE_PROFILE_NAME>');
     // AWS_REGION from the config stands in for the region IMDS did not give.
     expect(all(r)).toContain(`--region ${REGION}`);
+  });
+
+  it('with S3_HEALTH_EXPECTED_ROLE, the profile is looked up from that role', () => {
+    const r = must(
+      remediate('imds_no_role', {
+        ...ctxFor('imds_no_role', { facts: { instanceId: INSTANCE_ID } }),
+        config: config({ S3_HEALTH_EXPECTED_ROLE: ROLE_ARN }),
+      }),
+    );
+    expect(r.fix).toContain(
+      `PROFILE=$(aws iam list-instance-profiles-for-role --role-name ${ROLE} --query 'InstanceProfiles[0].InstanceProfileName' --output text)\necho "PROFILE=$PROFILE"`,
+    );
   });
 });
 
@@ -186,6 +203,33 @@ describe('S3 AccessDenied per step', () => {
       expect(r.title).toBe(`${action} denied to role ${ROLE}`);
     });
   }
+
+  it('s3:ListBucket is granted on the bucket ARN, narrowed to the prefix, never on bucket/prefix*', () => {
+    const r = must(
+      remediate('s3_access_denied', {
+        check: 's3',
+        step: 'head',
+        error: err('s3_access_denied', {
+          message: `User: ${CALLER_ARN} is not authorized to perform: s3:ListBucket on resource: "arn:aws:s3:::${BUCKET}"`,
+        }),
+        facts: fullFacts(),
+        config: config(),
+      }),
+    );
+    expect(jsonBlocks(r)[0]).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'S3HealthListBucket',
+          Effect: 'Allow',
+          Action: ['s3:ListBucket'],
+          Resource: `arn:aws:s3:::${BUCKET}`,
+          Condition: { StringLike: { 's3:prefix': ['healthcheck/*'] } },
+        },
+      ],
+    });
+    expect(r.cause).toContain(`on arn:aws:s3:::${BUCKET}:`);
+  });
 
   it('a role learned only from STS is derived from the assumed-role ARN', () => {
     const r = must(
@@ -253,6 +297,20 @@ describe('KMS', () => {
       `aws iam put-role-policy --role-name ${ROLE} --policy-name s3-health-kms --policy-document file://s3-health-kms.json`,
     );
     expect(r.title).toBe('kms:GenerateDataKey denied on the KMS key');
+  });
+
+  it('the key policy is saved as the policy document itself (--query Policy), then put back', () => {
+    const r = must(
+      remediate('kms_access_denied', {
+        check: 's3',
+        step: 'put',
+        facts: fullFacts({ kmsKeyId: KEY_ARN }),
+        config: config(),
+      }),
+    );
+    expect(r.fix).toContain(
+      `aws kms get-key-policy --key-id ${KEY_ARN} --region ${REGION} --policy-name default --query Policy --output text > key-policy.json`,
+    );
   });
 
   it('a decrypt denial on get names kms:Decrypt', () => {

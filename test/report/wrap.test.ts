@@ -23,6 +23,18 @@ describe('wrapShell', () => {
     for (const l of lines) expect(fitsWidth(l, 80)).toBe(true);
   });
 
+  it('splits a $( ) between its own arguments only when it cannot fit on one line', () => {
+    const cmd =
+      "ASSOCIATION=$(aws ec2 describe-iam-instance-profile-associations --region eu-west-1 --filters Name=instance-id,Values=i-0123456789abcdef0 --query 'IamInstanceProfileAssociations[0].AssociationId' --output text)";
+    const lines = wrapShell(cmd, 80, '      ');
+    expect(lines.length).toBeGreaterThan(2);
+    expect(unwrap(lines)).toBe(cmd);
+    expect(
+      lines.some((l) => l.includes("--query 'IamInstanceProfileAssociations[0].AssociationId'")),
+    ).toBe(true);
+    for (const l of lines) expect(fitsWidth(l, 80)).toBe(true);
+  });
+
   it('leaves short lines and multi-line quoted scripts alone', () => {
     const script = "sh -c '\n  echo one\n  echo two'";
     expect(wrapShell(script, 80, '')).toEqual(script.split('\n'));
