@@ -221,7 +221,7 @@ describe('EKS Pod Identity', () => {
     });
     expect(run.remedy('credentials').cause).toContain('apps/s3-health');
     expect(run.fixText('credentials')).toContain(
-      'aws eks create-pod-identity-association --cluster-name <CLUSTER_NAME> --region eu-west-1 --namespace apps --service-account s3-health --role-arn',
+      'aws eks create-pod-identity-association --cluster-name "$CLUSTER" --region eu-west-1 --namespace apps --service-account s3-health --role-arn',
     );
   });
 
@@ -279,7 +279,7 @@ describe('EKS Pod Identity', () => {
     });
     expect(summary(run.results).credentials).toBe('fail:container_credentials_unreachable');
     expect(run.fixText('credentials')).toContain(
-      'aws eks create-addon --cluster-name <CLUSTER_NAME> --addon-name eks-pod-identity-agent --region eu-west-1',
+      'aws eks create-addon --cluster-name "$CLUSTER" --addon-name eks-pod-identity-agent --region eu-west-1',
     );
   });
 

@@ -25,6 +25,8 @@ export interface CommandResult {
   error?: string;
   /** For `dry`: what moto answered when sent the call for real. */
   moto?: string;
+  /** Answered from an identical earlier read-only call of this run (see the shim in world.ts). */
+  memo?: boolean;
 }
 
 export interface PasteResult {
@@ -123,6 +125,7 @@ interface Call {
   argv: string[];
   mode: 'run' | 'dry';
   rc: number;
+  memo: boolean;
   err: string;
   moto?: string;
 }
@@ -149,6 +152,7 @@ function readCalls(dir: string): Call[] {
       argv: read('argv').split('\0').slice(0, -1),
       mode: mode === 'dry' ? 'dry' : 'run',
       rc: Number(rc),
+      memo: mode === 'run' && moto === 'memo',
       err: read('err').trim(),
       ...(mode === 'dry' ? { moto: `exit ${moto}: ${firstLine(read('moto'))}` } : {}),
     };
@@ -207,7 +211,7 @@ export async function paste(
       if (call.rc !== 0) return { command, outcome: 'failed', error: call.err.slice(-600) };
       return call.mode === 'dry'
         ? { command, outcome: 'dry', ...(call.moto ? { moto: call.moto } : {}) }
-        : { command, outcome: 'ran' };
+        : { command, outcome: 'ran', ...(call.memo ? { memo: true } : {}) };
     });
     return { commands, skipped: s.skipped, problems: s.problems };
   } finally {
