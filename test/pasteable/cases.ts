@@ -3,10 +3,18 @@
 // (rows ignore what they do not read), and identical renders are merged, so a
 // new reason or a new branch keyed on one of these inputs is covered without
 // touching this file.
-import type { CheckName, ClassifiedError, Facts, Observed } from '../../src/checks/check.ts';
-import { REASONS, type Reason } from '../../src/checks/reasons.ts';
+
 import { parseConfig } from '../../src/config/parse.ts';
-import type { Config } from '../../src/config/schema.ts';
+import type {
+  CheckName,
+  ClassifiedError,
+  ErrorDetail,
+  Facts,
+  NamedInMessage,
+  Observed,
+} from '../../src/model/check.ts';
+import type { Config } from '../../src/model/config.ts';
+import { REASONS, type Reason } from '../../src/model/reasons.ts';
 import { type FixBlock, type RemediationContext, remediate } from '../../src/report/remediation.ts';
 
 /** What moto_server holds (test/pasteable/moto-world.py) and what the renders name. */
@@ -23,6 +31,8 @@ export interface World {
   bareInstances: string[];
   appInstanceProfileArn: string;
   keyArn: string;
+  /** An alias of keyArn (S3_HEALTH_KMS_KEY_ID may name one). */
+  keyAlias: string;
   disabledKeyArn: string;
   pendingKeyArn: string;
   clusterArn: string;
@@ -50,7 +60,9 @@ interface Variant {
   env?: Record<string, string>;
   facts?: Partial<Facts>;
   error?: Partial<ClassifiedError>;
-  detail?: Record<string, string>;
+  detail?: ErrorDetail;
+  /** What AWS names only in the message (aws/errors.ts reads it from there). */
+  named?: NamedInMessage;
   observed?: Observed;
 }
 
@@ -138,6 +150,13 @@ function worldFacts(reason: Reason, world: World, v: Variant): Partial<Facts> {
   return {};
 }
 
+/** Configuration without which a reason cannot fire: it wins over the variant's. */
+function worldEnv(reason: Reason, world: World): Record<string, string> {
+  if (reason === 'kms_key_unverified')
+    return { S3_HEALTH_SSE: 'aws:kms', S3_HEALTH_KMS_KEY_ID: world.keyAlias };
+  return {};
+}
+
 function variants(world: World): Variant[] {
   const { accountId, region, appRole, keyArn } = world;
   const roleArn = `arn:aws:iam::${accountId}:role/${appRole}`;
@@ -175,7 +194,7 @@ function variants(world: World): Variant[] {
       check: 's3',
       step: 'head',
       error: { message: denied('s3:ListBucket') },
-      detail: { action: 's3:ListBucket' },
+      named: { s3Action: 's3:ListBucket' },
     },
     {
       label: 'explicit deny',
@@ -184,20 +203,23 @@ function variants(world: World): Variant[] {
       error: {
         message: denied('s3:PutObject', ' with an explicit deny in a resource-based policy'),
       },
+      named: { s3Action: 's3:PutObject', explicitDenyIn: 'resource-based policy' },
     },
     {
       label: 'sse-kms put',
       check: 's3',
       step: 'put',
       env: { S3_HEALTH_SSE: 'aws:kms', S3_HEALTH_KMS_KEY_ID: keyArn },
-      detail: { kmsAction: 'kms:GenerateDataKey', kmsKeyArn: keyArn },
+      detail: { kmsAction: 'kms:GenerateDataKey', kmsKeyId: keyArn },
+      named: { kmsKeyArn: keyArn },
     },
     {
       label: 'sse-kms get',
       check: 's3',
       step: 'get',
       env: { S3_HEALTH_SSE: 'aws:kms', S3_HEALTH_KMS_KEY_ID: keyArn },
-      detail: { kmsAction: 'kms:Decrypt', kmsKeyArn: keyArn },
+      detail: { kmsAction: 'kms:Decrypt', kmsKeyId: keyArn },
+      named: { kmsKeyArn: keyArn },
     },
     {
       label: 'hop limit penalty',
@@ -215,7 +237,7 @@ function variants(world: World): Variant[] {
         AWS_CONTAINER_CREDENTIALS_RELATIVE_URI:
           '/v2/credentials/7d3c1f0e-5b2a-4c8d-9e6f-0a1b2c3d4e5f',
       },
-      detail: { platform: 'ecs', httpStatus: '400' },
+      detail: { platform: 'ecs', httpStatus: 400 },
       error: { httpStatus: 400 },
     },
     {
@@ -338,6 +360,7 @@ function context(reason: Reason, world: World, v: Variant): RemediationContext {
   const step = v.step ?? defaultStep(check);
   const detail = { ...v.detail };
   const error: ClassifiedError = {
+    ...(v.named ? { named: v.named } : {}),
     reason,
     message: 'Access Denied',
     code: 'AccessDenied',
@@ -354,7 +377,7 @@ function context(reason: Reason, world: World, v: Variant): RemediationContext {
     ...(step === undefined ? {} : { step }),
     error,
     facts,
-    config: config(world, v.env ?? {}),
+    config: config(world, { ...v.env, ...worldEnv(reason, world) }),
     ...(v.observed ? { observed: v.observed } : {}),
     ...(reason === 'blocked' ? { blockedBy: 'imds' as CheckName } : {}),
   };

@@ -65,6 +65,8 @@ def new_key(description):
 
 
 key = new_key("s3-health app key")["Arn"]
+KEY_ALIAS = "alias/kb-app"
+kms.create_alias(AliasName=KEY_ALIAS, TargetKeyId=key.split(":key/")[1])
 # moto 5.2.1 finds keys by raw id only in DisableKey and ScheduleKeyDeletion.
 disabled = new_key("disabled")
 kms.disable_key(KeyId=disabled["KeyId"])
@@ -148,6 +150,7 @@ print(
             "bareInstances": bare_instances,
             "appInstanceProfileArn": profiles[APP_ROLE],
             "keyArn": key,
+            "keyAlias": KEY_ALIAS,
             "disabledKeyArn": disabled["Arn"],
             "pendingKeyArn": pending["Arn"],
             "clusterArn": cluster["arn"],

@@ -95,11 +95,16 @@ export function s3ResourceViolations(doc: Json, bucket: string): string[] {
   return out;
 }
 
-/** How moto checks a document: identity policy, trust policy or a key-policy statement. */
-export function policyKind(doc: Json): 'identity' | 'trust' | 'key-statement' {
+/**
+ * How moto checks a document: identity policy, trust policy or a key-policy
+ * statement. Other JSON (a lifecycle configuration) is checked by the command
+ * the fix feeds it to.
+ */
+export function policyKind(doc: Json): 'identity' | 'trust' | 'key-statement' | 'other' {
   const sts = statements(doc);
   const isBare = doc !== null && typeof doc === 'object' && !Array.isArray(doc) && 'Effect' in doc;
   if (isBare) return 'key-statement';
+  if (sts.length === 0) return 'other';
   const trusts = sts.some((s) => s.Principal !== undefined);
   return trusts ? 'trust' : 'identity';
 }
