@@ -4,6 +4,7 @@
 // machine's real AWS CLI against moto; where moto cannot answer, awscli's own
 // parser and validator check it. Fails loudly when aws or moto_server is missing.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REASONS } from '../../src/model/reasons.ts';
 import { type Render, renderAll } from '../pasteable/cases.ts';
@@ -37,6 +38,16 @@ function shellBlocks(): { reason: string; text: string }[] {
 }
 
 describe('fixes are pasteable', () => {
+  it('the README states the bounds this tier asserts', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const start = readme.indexOf('### Fixes are pasteable');
+    expect(start).toBeGreaterThan(-1);
+    const para = readme.slice(start, readme.indexOf('\n### ', start + 1)).replace(/\s+/g, ' ');
+    expect(para).toContain(
+      `at least ${README_BOUNDS.minDistinctCommands} distinct aws commands, none failing, with at most ${README_BOUNDS.maxMotoCannot} operations moto cannot run`,
+    );
+  });
+
   it('renders every reason, in every branch its row takes', () => {
     const covered = new Set(renders.map((r) => r.reason));
     expect(REASONS.filter((r) => !covered.has(r))).toEqual([]);
