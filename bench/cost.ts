@@ -1,9 +1,12 @@
 // Item 5: AWS requests per cycle by service, IMDS tokens per hour, bytes
-// written, and the monthly S3 request bill at the default interval.
+// written, and the bill per host per month at the default interval: S3
+// requests, KMS calls under SSE-KMS, IMDS token PUTs, and monitoring samples.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { CycleRun } from './cycles.ts';
 import type { IdleRun } from './idle.ts';
 import type { Lane } from './lane.ts';
-import { baseEnv, spawnNode } from './procs.ts';
+import { baseEnv, ROOT, spawnNode } from './procs.ts';
 import { type Section, table } from './report.ts';
 import type { Usage } from './sampling.ts';
 import { fmt, ratio } from './stats.ts';
@@ -14,7 +17,7 @@ import { fmt, ratio } from './stats.ts';
  * machine; the page has shown these figures unchanged through 2024-2025.
  */
 export const S3_PRICES = {
-  asOf: '2025 (aws.amazon.com/s3/pricing, S3 Standard, us-east-1 / eu-west-1)',
+  asOf: 'as of 2025 (aws.amazon.com/s3/pricing, S3 Standard, us-east-1 / eu-west-1), not re-checked from this offline machine',
   /** PUT, COPY, POST, LIST, per 1,000 requests */
   tier1Per1000: 0.005,
   /** GET, SELECT and all other requests (HEAD included), per 1,000 */
@@ -22,6 +25,35 @@ export const S3_PRICES = {
   /** DELETE and CANCEL are free */
   deletePer1000: 0,
 };
+
+/**
+ * AWS KMS list price for symmetric-key API requests (Decrypt, GenerateDataKey),
+ * aws.amazon.com/kms/pricing, us-east-1 and eu-west-1 alike. Under SSE-KMS
+ * without an S3 Bucket Key, S3 calls GenerateDataKey for every PUT and Decrypt
+ * for every GET (HEAD and DELETE call none): one KMS request per counted PUT
+ * and GET. The account's 20,000 free requests a month are left out.
+ */
+export const KMS_PRICES = {
+  asOf: 'as of 2025 (aws.amazon.com/kms/pricing, symmetric-key requests), not re-checked from this offline machine',
+  per10000: 0.03,
+};
+
+/**
+ * Amazon Managed Service for Prometheus metric ingestion, first tier
+ * (aws.amazon.com/prometheus/pricing): the per-sample price of a hosted
+ * Prometheus; storage and queries are extra and smaller at this size.
+ */
+export const SAMPLE_PRICES = {
+  asOf: 'as of 2025 (aws.amazon.com/prometheus/pricing, Amazon Managed Service for Prometheus ingestion, first 2 billion samples a month), not re-checked from this offline machine',
+  per10Million: 0.9,
+  scrapeSeconds: 30,
+};
+
+/** What the healthy sidecar's /metrics held when the bench captured it. */
+export interface Exposition {
+  series: number;
+  bytes: number;
+}
 
 export interface SdkBaseline {
   tokenPuts: number;
@@ -63,7 +95,25 @@ function per(u: Usage, cycles: number) {
   };
 }
 
-export function costSection(run: CycleRun, idle: IdleRun, sdk: SdkBaseline): Section {
+/** bench/fleet-results.md (the fleet tier's figures), quoted where it mentions series or samples. */
+function fleetQuote(): string {
+  const file = join(ROOT, 'bench', 'fleet-results.md');
+  if (!existsSync(file)) {
+    return 'bench/fleet-results.md (the fleet tier) was not present when this ran.';
+  }
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => /series|samples/i.test(l) && !l.startsWith('#'))
+    .slice(0, 6);
+  return `From [bench/fleet-results.md](fleet-results.md) (the fleet tier, its own run):\n\n${lines.map((l) => `> ${l}`).join('\n>\n')}`;
+}
+
+export function costSection(
+  run: CycleRun,
+  idle: IdleRun,
+  sdk: SdkBaseline,
+  expo: Exposition,
+): Section {
   const a = per(idle.usage, idle.cycles);
   const b = per(run.usage, run.cycles);
   const cyclesPerHour = 3600 / idle.intervalSeconds;
@@ -78,6 +128,47 @@ export function costSection(run: CycleRun, idle: IdleRun, sdk: SdkBaseline): Sec
     (cyclesPerMonth * a.del * S3_PRICES.deletePer1000) / 1000;
   const sdkImds = sdk.tokenPuts + sdk.gets;
   const tokensPerHour = a.imdsTokens * cyclesPerHour;
+  const kmsPerCycle = a.put + a.get;
+  const kmsMonthly = (cyclesPerMonth * kmsPerCycle * KMS_PRICES.per10000) / 10_000;
+  const samplesPerMonth = expo.series * ((30 * 24 * 3600) / SAMPLE_PRICES.scrapeSeconds);
+  const samplesMonthly = (samplesPerMonth * SAMPLE_PRICES.per10Million) / 1e7;
+  const money = (x: number) => `$${fmt(x, 3)}`;
+  const bill = table(
+    ['per host, 30-day month, default interval', 'count', 'list price', 'cost'],
+    [
+      [
+        'S3 requests (PUT, HEAD, GET, DELETE; LIST once per start)',
+        fmt(cyclesPerMonth * a.s3, 0),
+        `PUT/LIST $${S3_PRICES.tier1Per1000} per 1,000, GET/HEAD $${S3_PRICES.tier2Per1000} per 1,000, DELETE free`,
+        money(monthly),
+      ],
+      [
+        'KMS requests under SSE-KMS (one per PUT and per GET, no S3 Bucket Key)',
+        fmt(cyclesPerMonth * kmsPerCycle, 0),
+        `$${KMS_PRICES.per10000} per 10,000`,
+        money(kmsMonthly),
+      ],
+      [
+        'IMDS token PUTs (counted by the bench)',
+        fmt(cyclesPerMonth * a.imdsTokens, 0),
+        'free (IMDS is not billed; the count is load on the host)',
+        '$0',
+      ],
+      ['STS GetCallerIdentity', fmt(cyclesPerMonth * a.sts, 0), 'free', '$0'],
+      [
+        `monitoring: ${fmt(expo.series, 0)} series × a sample every ${SAMPLE_PRICES.scrapeSeconds} s`,
+        `${fmt(samplesPerMonth / 1e6, 2)} M samples`,
+        `$${SAMPLE_PRICES.per10Million} per 10 M samples ingested`,
+        money(samplesMonthly),
+      ],
+      [
+        '**total**, SSE-S3 / SSE-KMS',
+        '',
+        '',
+        `**${money(monthly + samplesMonthly)} / ${money(monthly + kmsMonthly + samplesMonthly)}**`,
+      ],
+    ],
+  );
   const r = (x: number, digits = 2) => fmt(x, digits);
   const body = `${table(
     [
@@ -119,16 +210,21 @@ export function costSection(run: CycleRun, idle: IdleRun, sdk: SdkBaseline): Sec
     ],
   )}
 
-- **IMDS tokens per hour** at the default interval: ${r(tokensPerHour, 0)} (${r(a.imdsTokens)} token PUT(s) a cycle × ${fmt(cyclesPerHour, 0)} cycles). The sidecar's own IMDS client caches its token for its 6 h TTL; the PUTs come from the SDK's default chain, which the credentials check re-creates every cycle so that a refresh that stopped working is seen (a cached provider would hide it).
-- **S3 request bill** at the default interval, S3 Standard list prices (${S3_PRICES.asOf}: PUT/LIST $${S3_PRICES.tier1Per1000} per 1,000, GET/HEAD $${S3_PRICES.tier2Per1000} per 1,000, DELETE free): ${fmt(cyclesPerMonth, 0)} cycles in a 30-day month → **$${r(monthly, 3)} per host per month** (${fmt(monthly * 1000, 0)} USD per month for a fleet of 1,000 hosts). STS GetCallerIdentity and IMDS are not billed. The probe object is deleted every cycle, so storage is nil.
+**Cost per host per month** (${fmt(cyclesPerMonth, 0)} cycles at the default ${idle.intervalSeconds} s interval; counts per cycle from the default-interval column above, series from the healthy sidecar's /metrics captured in item 1):
+
+${bill}
+
+Prices: S3 Standard requests, ${S3_PRICES.asOf}; KMS, ${KMS_PRICES.asOf}; samples, ${SAMPLE_PRICES.asOf}. For a fleet of 1,000 hosts multiply by 1,000 (${money((monthly + kmsMonthly + samplesMonthly) * 1000)} a month with SSE-KMS). The probe object is deleted every cycle, so storage is nil. ${fleetQuote()}
+
+- **IMDS token PUTs**: ${r(a.imdsTokens)} a cycle, ${r(tokensPerHour, 0)} an hour at the default interval (counted at the lane's IMDS emulator). The sidecar's own IMDS client caches its token for its 6 h TTL; the PUTs come from the SDK's default chain, which the credentials check re-creates every cycle so that a refresh that stopped working is seen (a cached provider would hide it).
 - Bytes written: the ${r(a.s3Body, 0)}-byte probe object per cycle; the sidecar logs only verdict changes, so a healthy steady state writes ${r(a.log, 0)} log bytes a cycle and ${r(a.disk, 0)} bytes to disk.
 - The long-run column includes the failures and re-probes of its short timeout (see Memory), so its per-cycle counts may differ slightly from the default interval's.`;
   return {
-    title: '5. Cost per cycle',
+    title: '5. Cost per cycle and per host per month',
     body,
     targets: [],
     headlines: [
-      `per cycle: ${r(a.imds, 1)} IMDS, ${r(a.sts, 1)} STS, ${r(a.s3, 1)} S3 requests; ${r(tokensPerHour, 0)} IMDS tokens/h; S3 requests ≈ $${r(monthly, 2)} per host per month at the default interval`,
+      `per cycle: ${r(a.imds, 1)} IMDS requests (${r(a.imdsTokens, 1)} token PUTs: ${r(tokensPerHour, 0)} an hour), ${r(a.sts, 1)} STS, ${r(a.s3, 1)} S3; per host per month at the default interval: S3 requests ${money(monthly)}, KMS under SSE-KMS ${money(kmsMonthly)}, monitoring ${fmt(expo.series, 0)} series = ${fmt(samplesPerMonth / 1e6, 2)} M samples ${money(samplesMonthly)} (list prices as of 2025, not re-checked)`,
     ],
   };
 }

@@ -1,14 +1,14 @@
 // The long runs behind items 2 and 5: sidecars at a short interval until
-// they have done `targetCycles` cycles, next to the bare baseline process
+// they have done `targetCycles` cycles, next to a bare node process
 // started at the same moment. Two sidecars side by side, in separate lanes:
 // one left alone (what RSS does on its own, sampled every second), one whose
 // heap is fully collected every 100 cycles through the inspector (what it
 // really retains: the leak test), and one with a capped V8 heap (a
 // deployment option, to show what it does to RSS).
-import { getText } from './http.ts';
+import { startBareNode } from './bare-node.ts';
 import { gcAndMeasure } from './inspector.ts';
 import { type Lane, spawnSidecar, untilFirstVerdict } from './lane.ts';
-import { baseEnv, freePort, rssBytes, sleep, spawnNode, stopProc, waitFor } from './procs.ts';
+import { freePort, rssBytes, sleep } from './procs.ts';
 import { failuresByReason, markUsage, type Sample, sample, type Usage } from './sampling.ts';
 
 export interface Retained {
@@ -31,6 +31,7 @@ export interface CycleRun {
   usage: Usage;
   failures: Record<string, number>;
   finalRss: number;
+  /** a bare node:http process started alongside (issue 13's baseline) */
   baselineRss: number;
   /** the second sidecar, right after each forced full GC */
   retained: Retained[];
@@ -102,18 +103,8 @@ export async function runCycles(
   capLane: Lane,
   opts: Opts,
 ): Promise<CycleRun> {
-  const port = await freePort();
-  const baseline = spawnNode('baseline-idle', ['bench/baseline-idle.ts', String(port)], {
-    ...baseEnv(),
-    AWS_EC2_METADATA_DISABLED: 'true',
-  });
+  const baseline = await startBareNode();
   try {
-    await waitFor(
-      'baseline /livez',
-      async () =>
-        (await getText(`http://127.0.0.1:${port}/livez`, 500)).status === 200 ? true : undefined,
-      15_000,
-    );
     const [alone, retained, capped] = await Promise.all([
       leftAlone(lane, opts),
       collected(gcLane, opts, 100),
@@ -133,7 +124,7 @@ export async function runCycles(
       usage: alone.usage,
       failures: alone.failures,
       finalRss: last.rss,
-      baselineRss: rssBytes(baseline.pid),
+      baselineRss: rssBytes(baseline.proc.pid),
       retained,
       capped: {
         nodeArgs: CAP_ARGS,
@@ -142,6 +133,6 @@ export async function runCycles(
       },
     };
   } finally {
-    await stopProc(baseline);
+    await baseline.close();
   }
 }

@@ -2,6 +2,7 @@
 // healthy ground every 30 s, observed over a bounded window that starts
 // right after a cycle and spans whole intervals, next to the bare baseline
 // process observed over the same window.
+import { startBareNode } from './bare-node.ts';
 import { getText } from './http.ts';
 import { type Lane, spawnSidecar, untilFirstVerdict } from './lane.ts';
 import {
@@ -28,7 +29,10 @@ export interface IdleRun {
   usage: Usage;
   start: Sample;
   end: Sample;
+  /** RSS of the bare Fastify + SDK imports process (a reference) at the window's end */
   baselineRss: number;
+  /** RSS of a bare node:http process at the window's end: issue 13's baseline */
+  bareNodeRss: number;
 }
 
 export async function runIdle(
@@ -41,9 +45,13 @@ export async function runIdle(
     ...baseEnv(),
     AWS_EC2_METADATA_DISABLED: 'true',
   });
+  const bare = await startBareNode();
   const s = await spawnSidecar(lane, {
     intervalSeconds: opts.intervalSeconds,
     timeoutSeconds: opts.timeoutSeconds,
+  }).catch(async (e: unknown) => {
+    await bare.close();
+    throw e;
   });
   const coarse = await spawnSidecar(coarseLane, {
     intervalSeconds: opts.intervalSeconds,
@@ -51,6 +59,7 @@ export async function runIdle(
     nodeArgs: ['--import=./bench/eld-coarse.ts'],
   }).catch(async (e: unknown) => {
     await s.close();
+    await bare.close();
     throw e;
   });
   try {
@@ -80,10 +89,12 @@ export async function runIdle(
       start,
       end,
       baselineRss: rssBytes(baseline.pid),
+      bareNodeRss: rssBytes(bare.proc.pid),
     };
   } finally {
     await s.close();
     await coarse.close();
     await stopProc(baseline);
+    await bare.close();
   }
 }

@@ -33,6 +33,17 @@ export async function startLane(rgw: RgwInfo, name: string): Promise<Lane> {
   };
 }
 
+let defaultScript = 'src/cli.ts';
+
+/**
+ * What spawnSidecar runs unless told otherwise. run.ts points it at the
+ * bundle `npm run build` writes, the file the `s3-health` command runs
+ * (bench/bundle.ts), so every figure is of the sidecar as a user starts it.
+ */
+export function setDefaultScript(script: string): void {
+  defaultScript = script;
+}
+
 export interface SidecarOptions {
   intervalSeconds: number;
   timeoutSeconds: number;
@@ -40,7 +51,7 @@ export interface SidecarOptions {
   env?: Record<string, string>;
   /** node flags before the script, e.g. --cpu-prof */
   nodeArgs?: string[];
-  /** what node runs; default the sources, src/cli.ts (bench/startup.ts also runs the bundle) */
+  /** what node runs; default: setDefaultScript's (the sources, src/cli.ts, until set) */
   script?: string;
 }
 
@@ -53,7 +64,7 @@ export interface Sidecar {
 }
 
 /**
- * `node src/cli.ts serve` as a real process against the lane, as an EC2 host
+ * `node <script> serve` as a real process against the lane, as an EC2 host
  * would run it; resolves once /livez answers. A port taken between picking
  * and binding (other work shares this machine) costs one more start.
  */
@@ -73,7 +84,7 @@ export async function spawnSidecar(lane: Lane, opts: SidecarOptions): Promise<Si
     };
     const proc = spawnNode(
       `sidecar-${lane.name}`,
-      [...(opts.nodeArgs ?? []), opts.script ?? 'src/cli.ts', 'serve'],
+      [...(opts.nodeArgs ?? []), opts.script ?? defaultScript, 'serve'],
       env,
     );
     const url = `http://127.0.0.1:${port}`;

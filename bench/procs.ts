@@ -4,10 +4,34 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { GUARD_NODE_ARGS } from '../ground/shared/network-guard.ts';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildSync } from 'esbuild';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+let guardArgs: readonly string[] | undefined;
+/**
+ * The metadata network guard every child gets (ground/shared/network-guard.ts),
+ * bundled to plain JavaScript once per run: preloaded as TypeScript it made
+ * Node load its type stripper, +21 MiB of RSS in every process measured
+ * (bare baselines included), which would blur every memory ratio here.
+ */
+function guardNodeArgs(): readonly string[] {
+  if (guardArgs === undefined) {
+    const outfile = join(ROOT, 'bench', 'out', 'network-guard.mjs');
+    buildSync({
+      entryPoints: [join(ROOT, 'ground', 'shared', 'network-guard-preload.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outfile,
+      logLevel: 'error',
+    });
+    guardArgs = ['--import', pathToFileURL(outfile).href];
+  }
+  return guardArgs;
+}
 
 export interface Proc {
   name: string;
@@ -32,7 +56,7 @@ const MAX_KEEP = 256 * 1024;
  */
 export function spawnNode(name: string, args: string[], env: Record<string, string>): Proc {
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [...GUARD_NODE_ARGS, ...args], {
+  const child = spawn(process.execPath, [...guardNodeArgs(), ...args], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

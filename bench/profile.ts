@@ -78,6 +78,8 @@ async function withProfile(
   const s = await spawnSidecar(lane, {
     ...opts,
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+    // The sources, not the bundle: self time is then attributed to each package's own files.
+    script: 'src/cli.ts',
   });
   try {
     await during(s);

@@ -7,6 +7,15 @@ export interface Target {
   met: boolean;
   /** for a miss: what limits it and what would move it */
   limit?: string;
+  /** the issue that set the target, for the side-by-side table at the top */
+  issue?: number;
+}
+
+/** What the run measured: the commit checked out and whether the tree differed from it. */
+export interface Provenance {
+  commit: string;
+  /** paths `git status --porcelain` listed when the run started; empty = clean */
+  dirty: string[];
 }
 
 export interface Section {
@@ -40,7 +49,7 @@ export function table(head: string[], rows: string[][]): string {
 export function renderResults(
   machine: MachineInfo,
   sections: Section[],
-  meta: { totalSeconds: number; notes: string[] },
+  meta: { totalSeconds: number; notes: string[]; provenance: Provenance },
 ): string {
   const targets = sections.flatMap((s) => s.targets);
   const missed = targets.filter((t) => !t.met);
@@ -48,9 +57,35 @@ export function renderResults(
   out.push('# s3-health benchmarks');
   out.push('');
   out.push(
-    'Written by `npm run bench` (bench/run.ts). Every figure is measured in this run, on this machine, next to a baseline measured in the same run; ratios are sidecar ÷ baseline. The sidecar runs as a real process (`node src/cli.ts serve`) against the local ground: a real radosgw (S3), the IMDS emulator handing out real temporary credentials, and the STS endpoint, all on loopback.',
+    'Written by `npm run bench` (bench/run.ts). Every figure is measured in this run, on this machine, next to a baseline measured in the same run; ratios are sidecar ÷ baseline. The sidecar runs as a real process, as `s3-health serve` runs it (`node dist/cli.js serve`, the bundle `npm run build` writes, built from this tree; item 3 also starts the sources), against the local ground: a real radosgw (S3), the IMDS emulator handing out real temporary credentials, and the STS endpoint, all on loopback.',
   );
   out.push('');
+  const { commit, dirty } = meta.provenance;
+  out.push(`commit ${commit}`);
+  out.push('');
+  out.push(
+    dirty.length === 0
+      ? 'tree: clean (no change to tracked or untracked files when the run started)'
+      : `tree: **dirty** when the run started (${dirty.length} path${dirty.length === 1 ? '' : 's'}: ${dirty
+          .slice(0, 10)
+          .map((d) => `\`${d}\``)
+          .join(
+            ', ',
+          )}${dirty.length > 10 ? ', …' : ''}): the figures are of the commit plus these changes`,
+  );
+  out.push('');
+  const byIssue = targets.filter((t) => t.issue === 13);
+  if (byIssue.length > 0) {
+    out.push('## Issue 13 targets, side by side (this run)');
+    out.push('');
+    out.push(
+      table(
+        ['item', 'target', 'measured', 'met'],
+        byIssue.map((t) => [t.item, t.target, t.measured, t.met ? 'yes' : '**no**']),
+      ),
+    );
+    out.push('');
+  }
   out.push('## Machine');
   out.push('');
   out.push(

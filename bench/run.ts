@@ -3,23 +3,26 @@
 // figures in bench/out/results.ndjson). Starts its own radosgw and grounds on
 // loopback; every process it starts is stopped by PID at the end, also on
 // failure or Ctrl-C.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withProbeRole } from '../ground/radosgw/info.ts';
 import { type Radosgw, radosgwInstalled, startRadosgw } from '../ground/radosgw/radosgw.ts';
 import { installNetworkGuard } from '../ground/shared/network-guard.ts';
+import { prepareServeBundle } from './bundle.ts';
 import { costSection, measureSdkBaseline } from './cost.ts';
 import { cpuSection } from './cpu.ts';
 import { runCycles } from './cycles.ts';
 import { type DetectionRun, runDetection } from './detection.ts';
 import { detectionSection } from './detection-report.ts';
 import { runIdle } from './idle.ts';
-import { type Lane, startLane } from './lane.ts';
+import { type Lane, setDefaultScript, startLane } from './lane.ts';
 import { machineAtEnd, machineAtStart } from './machine.ts';
 import { memorySection } from './memory.ts';
 import { liveCount, ROOT, stopAll } from './procs.ts';
 import { profileCycles, profileNote, profileRoute } from './profile.ts';
-import { renderResults, type Section } from './report.ts';
+import { type Provenance, renderResults, type Section } from './report.ts';
+import { runSoak, soakOptions, writeSoak } from './soak.ts';
 import { benchStartup } from './startup.ts';
 import { benchThroughput } from './throughput.ts';
 
@@ -41,6 +44,18 @@ const PLAN = {
   profileCycleSeconds: 5,
   profileRouteSeconds: 4,
 };
+
+/** The commit checked out and what differs from it, read before anything is written. */
+function provenance(): Provenance {
+  const git = (args: string[]) =>
+    spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
+  const commit = git(['rev-parse', 'HEAD']) || 'unknown (not a git checkout)';
+  const dirty = git(['status', '--porcelain'])
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => l.slice(3));
+  return { commit, dirty };
+}
 
 // The bench process itself never asks the real metadata service for anything.
 installNetworkGuard('the bench');
@@ -85,6 +100,8 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 async function main(): Promise<void> {
+  const prov = provenance();
+  const soak = soakOptions(process.argv.slice(2));
   const out = join(ROOT, 'bench', 'out');
   mkdirSync(out, { recursive: true });
   for (const d of readdirSync(out)) {
@@ -97,6 +114,21 @@ async function main(): Promise<void> {
   log(`machine: ${machine.nproc} CPUs, load ${machine.loadAtStart}; starting radosgw`);
   rgw = await startRadosgw();
   const info = await withProbeRole(rgw);
+  // Every sidecar below runs as `s3-health serve` does: the bundle of `npm run build`.
+  const built = await prepareServeBundle();
+  setDefaultScript(built.script);
+  log(
+    `bundle built (${(built.bytes / 1e6).toFixed(1)} MB); commit ${prov.commit.slice(0, 12)}${prov.dirty.length ? ' (dirty tree)' : ''}`,
+  );
+  if (soak) {
+    const l = await startLane(info, 'soak');
+    lanes.push(l);
+    log(`soak: ${soak.minutes} min at a ${soak.intervalSeconds} s interval`);
+    const r = await runSoak(l, soak, log);
+    process.stdout.write(writeSoak(r, prov.commit));
+    log('wrote bench/out/soak.md');
+    return;
+  }
   const lane = async (name: string) => {
     const l = await startLane(info, name);
     lanes.push(l);
@@ -160,7 +192,7 @@ async function main(): Promise<void> {
     memorySection(longRun.c, idleRun),
     startup.section,
     detectionSection([detectRun, longRun.d]),
-    costSection(longRun.c, idleRun, sdk),
+    costSection(longRun.c, idleRun, sdk, throughput.exposition),
     cpuSection(idleRun, longRun.c),
   ];
   const notes = [
@@ -190,12 +222,17 @@ async function main(): Promise<void> {
       .join('\n')}`,
   ];
   const totalSeconds = (performance.now() - started) / 1000;
-  const md = renderResults(machineAtEnd(machine), sections, { totalSeconds, notes });
+  const md = renderResults(machineAtEnd(machine), sections, {
+    totalSeconds,
+    notes,
+    provenance: prov,
+  });
   writeFileSync(join(ROOT, 'bench', 'results.md'), md);
   // One line of JSON (.ndjson), for tools; Biome does not format it.
   writeFileSync(
     join(out, 'results.ndjson'),
     `${JSON.stringify({
+      provenance: prov,
       machine,
       plan: PLAN,
       longRun,

@@ -211,6 +211,7 @@ Each lever, medians of this run: bundling (one ${fmt(b.bytes / 1e6, 1)} MB file 
       targets: [
         {
           item: 'Start-up: spawn → first `pass` (the image: bundle + compile cache)',
+          issue: 13,
           target: `≤ ${TARGET_RATIO}× a bare node HTTP listen`,
           measured: `${fmt(cached.pass, 0)} ms vs ${fmt(mBare, 0)} ms, ${fmt(r, 2)}× (bundle without cache ${fmt(ratio(bun.pass, mBare), 2)}×, sources ${fmt(ratio(src.pass, mBare), 2)}×)`,
           met,

@@ -145,11 +145,28 @@ async function startBaseline(
   return { proc, url };
 }
 
+/** Issue 13: a healthy steady state exports at most 80 series (goal 60) in at most 10 KB. */
+const SERIES_LIMIT = 80;
+const SERIES_GOAL = 60;
+const BODY_LIMIT = 10 * 1024;
+/** Issue 13: /metrics at least half a bare route's req/s serving the same bytes. */
+const METRICS_RATIO_TARGET = 0.5;
+
+export interface ThroughputResult extends Section {
+  /** the healthy sidecar's /metrics as captured for the baselines */
+  exposition: { series: number; bytes: number };
+}
+
+/** Sample lines of a Prometheus exposition: one per series. */
+export function seriesCount(text: string): number {
+  return text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
+}
+
 export async function benchThroughput(
   healthy: Sidecar,
   blackholeLane: Lane,
   opts: ThroughputOptions,
-): Promise<Section> {
+): Promise<ThroughputResult> {
   // A second sidecar whose probes always hang: S3 black-holed, 1 s interval and timeout.
   blackholeLane.proxy.setMode('blackhole');
   const servers: Proc[] = [];
@@ -180,6 +197,8 @@ export async function benchThroughput(
     servers.push(configured.proc);
 
     const { connections, durationSeconds, rounds } = opts;
+    // A target of issue 13 too: a median of 3 rounds.
+    const metricsRounds = Math.min(3, rounds);
     const sat = { connections, durationSeconds, overallRate: 0 };
     const urls = (path: string, base = path, withConfigured = true) => ({
       bare: `${bare.url}${base}`,
@@ -188,7 +207,12 @@ export async function benchThroughput(
     });
     const hz = await measure('/healthz', urls('/healthz'), rounds, sat);
     const livez = await measure('/livez', urls('/livez'), 1, sat);
-    const metrics = await measure('/metrics', urls('/metrics', '/metrics', false), 1, sat);
+    const metrics = await measure(
+      '/metrics',
+      urls('/metrics', '/metrics', false),
+      metricsRounds,
+      sat,
+    );
     const hzHung = await measure(
       '/healthz, S3 black-holed',
       { bare: `${bare.url}/healthz-hung`, sidecar: `${hungUrl}/healthz` },
@@ -213,7 +237,26 @@ export async function benchThroughput(
     const rps = (m: Measured, s: Server) => medianOf(m.runs[s] ?? [], (r) => r.requestsPerSecond);
     const hzRatio = rpsRatio(hz, 'bare');
     const rate = opts.rate;
+    const expoText = canned['/metrics']?.body ?? '';
+    const expo = { series: seriesCount(expoText), bytes: Buffer.byteLength(expoText) };
+    const metricsRatio = rpsRatio(metrics, 'bare');
     const targets: Target[] = [
+      {
+        item: '/metrics of a healthy sidecar: series and body size (issue 13)',
+        issue: 13,
+        target: `≤ ${SERIES_LIMIT} series (goal ${SERIES_GOAL}), ≤ ${fmt(BODY_LIMIT / 1024, 0)} KB`,
+        measured: `${expo.series} series, ${fmt(expo.bytes / 1024, 1)} KB`,
+        met: expo.series <= SERIES_LIMIT && expo.bytes <= BODY_LIMIT,
+        limit: 'see docs/metrics.md for what is exported and why',
+      },
+      {
+        item: '/metrics throughput vs a bare route serving the same bytes (issue 13)',
+        issue: 13,
+        target: `≥ ${METRICS_RATIO_TARGET}×`,
+        measured: `${fmt(metricsRatio, 2)}× (${fmt(rps(metrics, 'sidecar'), 0)} vs ${fmt(rps(metrics, 'bare'), 0)} req/s at ${connections} connections, median of ${metricsRounds} rounds)`,
+        met: metricsRatio >= METRICS_RATIO_TARGET,
+        limit: `the exposition is rendered at most once a second and after each cycle (src/metrics.ts) and served as cached bytes, so what remains is the route's own work per request; see the /metrics CPU profile below.`,
+      },
       {
         item: '/healthz throughput vs bare Fastify route',
         target: '≥ 0.8×',
@@ -236,13 +279,13 @@ export async function benchThroughput(
         target: '< 10 ms',
         measured: `${fmt(p99(fMetrics, 'sidecar'), 0)} ms at ${rate} req/s (bare: ${fmt(p99(fMetrics, 'bare'), 0)} ms); saturated: ${fmt(p99(metrics, 'sidecar'), 0)} ms`,
         met: p99(fMetrics, 'sidecar') < 10,
-        limit: `the exposition is ${fmt(canned['/metrics']?.body.length ?? 0, 0)} bytes (every check × step histogram pre-created at zero, plus Node's default metrics) and prom-client renders it afresh per scrape, ~${fmt(1000 / rps(metrics, 'sidecar'), 1)} ms of CPU each (${fmt(rps(metrics, 'sidecar'), 0)} scrapes/s saturated), which on a busy 2-core machine sets the tail (bare route p99 here: ${fmt(p99(fMetrics, 'bare'), 0)} ms). A profile of /metrics puts Node's event-loop-delay histogram stddev getter (read by prom-client's default collector) and prom-client's label formatting on top; dropping the default collectors nobody graphs, or caching the exposition for a second, would move it.`,
+        limit: `the machine's: the exposition (${fmt(expo.bytes, 0)} bytes) is served from bytes rendered at most once a second, and the bare route serving the same bytes has a p99 of ${fmt(p99(fMetrics, 'bare'), 0)} ms in the same conditions; other work on the 2 shared cores preempts whichever server is measured.`,
       },
     ];
     const sizes = Object.entries(canned)
       .map(([p, a]) => `${p} ${a.status} ${a.body.length} B`)
       .join('; ');
-    const body = `Load: autocannon (programmatic API) in its own process. **Saturating**: ${connections} connections for ${durationSeconds} s per run, as fast as answered (throughput); /healthz runs ${rounds} rounds, each round bare → configured → sidecar, and the ratio is the median of the per-round ratios. **Fixed rate**: ${opts.rateConnections} connections at ${rate} req/s overall for ${opts.rateSeconds} s (the route's own latency, not a queue's: still far above what probes and scrapes ask, a few requests a minute; coordinated-omission padding off, as the rate is far below capacity). Each server gets a discarded 1 s warm-up first. Latencies are autocannon's, at 1 ms resolution (a p99 of 1 means under 2 ms). The baselines are Fastify in their own processes whose routes return the bytes, status and content type captured from the sidecar just before (${sizes}).
+    const body = `Load: autocannon (programmatic API) in its own process. **Saturating**: ${connections} connections for ${durationSeconds} s per run, as fast as answered (throughput); /healthz runs ${rounds} rounds and /metrics ${metricsRounds}, each round bare → (configured →) sidecar, and the ratio is the median of the per-round ratios. **Fixed rate**: ${opts.rateConnections} connections at ${rate} req/s overall for ${opts.rateSeconds} s (the route's own latency, not a queue's: still far above what probes and scrapes ask, a few requests a minute; coordinated-omission padding off, as the rate is far below capacity). Each server gets a discarded 1 s warm-up first. Latencies are autocannon's, at 1 ms resolution (a p99 of 1 means under 2 ms). The baselines are Fastify in their own processes whose routes return the bytes, status and content type captured from the sidecar just before (${sizes}).
 
 The healthy sidecar runs at the default 30 s interval; the black-holed one has S3 answering nothing, interval 1 s, timeout 1 s, so a probe is hanging almost all the time.
 
@@ -257,9 +300,11 @@ ${table(HEAD, rows([fHz, fMetrics, fHung]))}`;
       title: '1. Endpoint throughput and latency',
       body,
       targets,
+      exposition: expo,
       headlines: [
         `/healthz ${fmt(hzRatio, 2)}× a bare Fastify route's req/s (${fmt(rps(hz, 'sidecar'), 0)} vs ${fmt(rps(hz, 'bare'), 0)}, ${connections} connections)`,
         `/healthz p99 with S3 black-holed: ${fmt(p99(fHung, 'sidecar'), 0)} ms at ${rate} req/s (bare ${fmt(p99(fHung, 'bare'), 0)} ms); /metrics p99 ${fmt(p99(fMetrics, 'sidecar'), 0)} ms`,
+        `/metrics: ${expo.series} series, ${fmt(expo.bytes / 1024, 1)} KB; ${fmt(metricsRatio, 2)}× a bare route's req/s serving the same bytes (${fmt(rps(metrics, 'sidecar'), 0)} vs ${fmt(rps(metrics, 'bare'), 0)})`,
       ],
     };
   } finally {
