@@ -119,12 +119,13 @@ export function costSection(
   const cyclesPerHour = 3600 / idle.intervalSeconds;
   const cyclesPerMonth = cyclesPerHour * 24 * 30;
   // The healthy default-interval mix prices the month; the long run's carries its timeouts.
-  // Its one LIST is the once-per-process sweep of a predecessor's leftovers.
-  const tier1 = a.put + a.list;
-  const tier2 = a.head + a.get;
+  // Its LIST is the once-per-process sweep of a predecessor's leftovers: one a
+  // start, not one a cycle, so the month counts it once, not per cycle.
+  const listsPerMonth = a.list > 0 ? 1 : 0;
+  const s3PerMonth = cyclesPerMonth * (a.put + a.head + a.get + a.del) + listsPerMonth;
   const monthly =
-    (cyclesPerMonth * tier1 * S3_PRICES.tier1Per1000) / 1000 +
-    (cyclesPerMonth * tier2 * S3_PRICES.tier2Per1000) / 1000 +
+    ((cyclesPerMonth * a.put + listsPerMonth) * S3_PRICES.tier1Per1000) / 1000 +
+    (cyclesPerMonth * (a.head + a.get) * S3_PRICES.tier2Per1000) / 1000 +
     (cyclesPerMonth * a.del * S3_PRICES.deletePer1000) / 1000;
   const sdkImds = sdk.tokenPuts + sdk.gets;
   const tokensPerHour = a.imdsTokens * cyclesPerHour;
@@ -137,8 +138,8 @@ export function costSection(
     ['per host, 30-day month, default interval', 'count', 'list price', 'cost'],
     [
       [
-        'S3 requests (PUT, HEAD, GET, DELETE; LIST once per start)',
-        fmt(cyclesPerMonth * a.s3, 0),
+        'S3 requests (PUT, HEAD, GET, DELETE a cycle; one LIST a start)',
+        fmt(s3PerMonth, 0),
         `PUT/LIST $${S3_PRICES.tier1Per1000} per 1,000, GET/HEAD $${S3_PRICES.tier2Per1000} per 1,000, DELETE free`,
         money(monthly),
       ],
@@ -214,7 +215,7 @@ export function costSection(
 
 ${bill}
 
-Prices: S3 Standard requests, ${S3_PRICES.asOf}; KMS, ${KMS_PRICES.asOf}; samples, ${SAMPLE_PRICES.asOf}. For a fleet of 1,000 hosts multiply by 1,000 (${money((monthly + kmsMonthly + samplesMonthly) * 1000)} a month with SSE-KMS). The probe object is deleted every cycle, so storage is nil. ${fleetQuote()}
+Prices: S3 Standard requests, ${S3_PRICES.asOf}; KMS, ${KMS_PRICES.asOf}; samples, ${SAMPLE_PRICES.asOf}. For a fleet of 1,000 hosts multiply by 1,000 ($${fmt((monthly + kmsMonthly + samplesMonthly) * 1000, 0)} a month with SSE-KMS). The probe object is deleted every cycle, so storage is nil. ${fleetQuote()}
 
 - **IMDS token PUTs**: ${r(a.imdsTokens)} a cycle, ${r(tokensPerHour, 0)} an hour at the default interval (counted at the lane's IMDS emulator). The sidecar's own IMDS client caches its token for its 6 h TTL; the PUTs come from the SDK's default chain, which the credentials check re-creates every cycle so that a refresh that stopped working is seen (a cached provider would hide it).
 - Bytes written: the ${r(a.s3Body, 0)}-byte probe object per cycle; the sidecar logs only verdict changes, so a healthy steady state writes ${r(a.log, 0)} log bytes a cycle and ${r(a.disk, 0)} bytes to disk.

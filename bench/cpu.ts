@@ -10,7 +10,6 @@ export function cpuSection(idle: IdleRun, run: CycleRun): Section {
   const hour = (cpu: number) => (cpu * 3600) / idle.windowSeconds;
   const perHour = hour(idle.cpuSeconds);
   const basePerHour = hour(idle.baselineCpuSeconds);
-  const coarsePerHour = hour(idle.coarseCpuSeconds);
   const perCycle = run.cycles > 0 ? run.cpuSeconds / run.cycles : Number.NaN;
   const cyclesPerHour = 3600 / idle.intervalSeconds;
   // What the window's cycles cost at the long run's CPU per cycle; the rest runs by the clock.
@@ -44,22 +43,16 @@ export function cpuSection(idle: IdleRun, run: CycleRun): Section {
         '',
         '',
       ],
-      [
-        'what-if: the same sidecar with prom-client’s event-loop monitor at 1 s resolution (bench/eld-coarse.ts), same window',
-        `${fmt(coarsePerHour, 1)} s/h (${pct(coarsePerHour)})`,
-        `${fmt(basePerHour, 1)} s/h`,
-        `${fmt(ratio(coarsePerHour, basePerHour), 1)}×`,
-      ],
     ],
   )}
 
-CPU is utime + stime from /proc/PID/stat (10 ms ticks), read at the start and end of the window; per hour = window × 3600 / ${idle.windowSeconds}, an extrapolation. The window opens just after a cycle and spans whole intervals. The bench scraped /metrics twice in the window; that is included. Most of the idle cost is not probing: prom-client's default collectors keep a \`perf_hooks.monitorEventLoopDelay\` histogram sampling every 10 ms, a wake-up of the process 100 times a second. The what-if row runs the unchanged sidecar with that one resolution raised to 1 s by a preload (\`node --import ./bench/eld-coarse.ts\`), which is what \`collectDefaultMetrics({ register, eventLoopMonitoringPrecision: 1000 })\` in src/metrics.ts would do.`;
+CPU is utime + stime from /proc/PID/stat (10 ms ticks), read at the start and end of the window; per hour = window × 3600 / ${idle.windowSeconds}, an extrapolation. The window opens just after a cycle and spans whole intervals. The bench scraped /metrics twice in the window; that is included. The sidecar runs no event-loop monitor (src/metrics-process.ts: prom-client's sampled every 10 ms, and earlier runs found it most of the idle cost), so between cycles the process sleeps on its timers.`;
   return {
     title: '6. CPU',
     body,
     targets: [],
     headlines: [
-      `CPU idle at the default ${idle.intervalSeconds} s interval: ${fmt(perHour, 1)} s per hour (${pct(perHour)}; bare process ${fmt(basePerHour, 1)} s/h); ${fmt(coarsePerHour, 1)} s/h with the event-loop monitor at 1 s`,
+      `CPU idle at the default ${idle.intervalSeconds} s interval: ${fmt(perHour, 1)} s per hour (${pct(perHour)}; bare process ${fmt(basePerHour, 1)} s/h)`,
     ],
   };
 }

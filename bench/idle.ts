@@ -18,8 +18,6 @@ import {
 import { markUsage, type Sample, sample, type Usage } from './sampling.ts';
 
 export interface IdleRun {
-  /** the same window for a sidecar whose event-loop monitor samples every 1 s (bench/eld-coarse.ts) */
-  coarseCpuSeconds: number;
   intervalSeconds: number;
   timeoutSeconds: number;
   windowSeconds: number;
@@ -37,7 +35,6 @@ export interface IdleRun {
 
 export async function runIdle(
   lane: Lane,
-  coarseLane: Lane,
   opts: { intervalSeconds: number; timeoutSeconds: number; windowSeconds: number },
 ): Promise<IdleRun> {
   const port = await freePort();
@@ -45,25 +42,19 @@ export async function runIdle(
     ...baseEnv(),
     AWS_EC2_METADATA_DISABLED: 'true',
   });
-  const bare = await startBareNode();
+  const bare = await startBareNode().catch(async (e: unknown) => {
+    await stopProc(baseline);
+    throw e;
+  });
   const s = await spawnSidecar(lane, {
     intervalSeconds: opts.intervalSeconds,
     timeoutSeconds: opts.timeoutSeconds,
   }).catch(async (e: unknown) => {
     await bare.close();
-    throw e;
-  });
-  const coarse = await spawnSidecar(coarseLane, {
-    intervalSeconds: opts.intervalSeconds,
-    timeoutSeconds: opts.timeoutSeconds,
-    nodeArgs: ['--import=./bench/eld-coarse.ts'],
-  }).catch(async (e: unknown) => {
-    await s.close();
-    await bare.close();
+    await stopProc(baseline);
     throw e;
   });
   try {
-    await untilFirstVerdict(coarse);
     await untilFirstVerdict(s);
     await waitFor(
       'baseline /livez',
@@ -76,7 +67,6 @@ export async function runIdle(
     const usage = markUsage(lane, s);
     const start = await sample(s, t0);
     const b0 = cpuSeconds(baseline.pid);
-    const k0 = cpuSeconds(coarse.proc.pid);
     await sleep(opts.windowSeconds * 1000);
     const end = await sample(s, t0);
     return {
@@ -84,7 +74,6 @@ export async function runIdle(
       cycles: end.cycles - start.cycles,
       cpuSeconds: end.cpu - start.cpu,
       baselineCpuSeconds: cpuSeconds(baseline.pid) - b0,
-      coarseCpuSeconds: cpuSeconds(coarse.proc.pid) - k0,
       usage: usage.read(),
       start,
       end,
@@ -93,7 +82,6 @@ export async function runIdle(
     };
   } finally {
     await s.close();
-    await coarse.close();
     await stopProc(baseline);
     await bare.close();
   }

@@ -140,7 +140,6 @@ async function main(): Promise<void> {
     'detect',
     'short',
     'idle',
-    'idle-eld',
     'cycles',
     'cycles-gc',
     'cycles-cap',
@@ -182,7 +181,7 @@ async function main(): Promise<void> {
       const d = await runDetection(get('short'), info, PLAN.detectShort);
       return { c, d };
     })(),
-    runIdle(get('idle'), get('idle-eld'), PLAN.idle),
+    runIdle(get('idle'), PLAN.idle),
   ]);
   log('waiting for default-interval detection');
   const detectRun: DetectionRun = unwrap(await detectDefault);
