@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/system/**', 'node_modules/**'],
+    exclude: ['test/system/**', 'test/fleet/**', 'node_modules/**'],
     setupFiles: ['test/setup/network-guard.ts'],
     globalSetup: ['test/setup/radosgw-global.ts'],
     pool: 'forks',

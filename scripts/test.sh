@@ -15,3 +15,6 @@ npx vitest run "$@"
 if [ -d test/system ] && ls test/system/*.test.ts >/dev/null 2>&1; then
   npx vitest run --config vitest.system.config.ts
 fi
+# The fleet tier (issue 15): sidecar processes, a real Prometheus and a real
+# Alertmanager; FLEET_SIZE (default 6) is the CI size. `npm run fleet` runs it at 50.
+npx vitest run --config vitest.fleet.config.ts

@@ -283,6 +283,8 @@ describe('deploy/grafana/s3-health.json', () => {
       'Failures by reason',
       'Clock offset',
       'Build',
+      'Hosts failing S3, by bucket',
+      'Hosts failing, by check and reason',
     ]) {
       expect(titles).toContain(needed);
     }

@@ -34,6 +34,21 @@ export interface Cost {
   prometheusRssBytes: number;
 }
 
+const APPENDED = 'prometheus_tsdb_head_samples_appended_total';
+
+/** A counter summed over its label sets (2.42 splits appended samples by `type`). */
+function total(metrics: Map<string, number>, name: string): number {
+  let sum = 0;
+  let found = false;
+  for (const [key, value] of metrics) {
+    if (key === name || key.startsWith(`${name}{`)) {
+      sum += value;
+      found = true;
+    }
+  }
+  return found ? sum : Number.NaN;
+}
+
 function stats(xs: number[]): { min: number; avg: number; max: number } {
   if (xs.length === 0) return { min: Number.NaN, avg: Number.NaN, max: Number.NaN };
   return {
@@ -56,10 +71,7 @@ export async function measureCost(
   await new Promise((r) => setTimeout(r, windowS * 1000));
   const after = await prom.ownMetrics();
   const seconds = (Date.now() - t0) / 1000;
-  const appended =
-    ((after.get('prometheus_tsdb_head_samples_appended_total') ?? Number.NaN) -
-      (before.get('prometheus_tsdb_head_samples_appended_total') ?? Number.NaN)) /
-    seconds;
+  const appended = (total(after, APPENDED) - total(before, APPENDED)) / seconds;
   const perScrape = stats(samples.map((s) => s.value));
   const shipped = (perScrape.avg + SYNTHETIC_PER_TARGET) / (SHIPPED.scrapeIntervalMs / 1000);
   const perMonth = shipped * MONTH_S;
@@ -67,7 +79,7 @@ export async function measureCost(
     hosts,
     seriesPerSidecar: stats(series.map((s) => s.value)),
     samplesPerScrape: perScrape,
-    headSeries: after.get('prometheus_tsdb_head_series') ?? Number.NaN,
+    headSeries: total(after, 'prometheus_tsdb_head_series'),
     appendedPerSecond: appended,
     appendedPerSecondPerSidecar: appended / hosts,
     windowS: seconds,
