@@ -9,7 +9,7 @@ const LAYERS = [
   ['main', '^src/main\\.[jt]s$'],
   ['service', '^src/service\\.[jt]s$'],
   ['http', '^src/http/'],
-  ['metrics', '^src/metrics\\.[jt]s$'],
+  ['metrics', '^src/(metrics|metrics-process|target-info)\\.[jt]s$'],
   ['engine', '^src/engine/'],
   ['report', '^src/report/'],
   ['checks', '^src/checks/'],
@@ -32,8 +32,18 @@ const upward = LAYERS.slice(1).map(([name, path], i) => ({
   },
 }));
 
+// A module outside every layer would escape the direction rules.
+const inALayer = {
+  name: 'src-module-in-a-layer',
+  comment: 'every module of src/ belongs to a layer above; add a new top-level file to LAYERS',
+  severity: 'error',
+  from: { path: '^src/', pathNot: LAYERS.map(([, p]) => `(${p})`).join('|') },
+  to: {},
+};
+
 module.exports = {
   forbidden: [
+    inALayer,
     {
       name: 'no-circular',
       comment: 'a cycle makes two modules one; break it by moving the shared part down',

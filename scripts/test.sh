@@ -9,6 +9,7 @@ echo "[test] node $(node --version)"
 case "$(node --version)" in v24.*) ;; *) echo "[test] Node 24 required (npm ci installs it)"; exit 1 ;; esac
 npx biome check .
 node scripts/dependency-rules.ts
+npx knip --no-progress --include files,exports,types,enumMembers,duplicates
 npx tsc -p tsconfig.json --noEmit
 npm run build --silent
 npx vitest run "$@"

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { CheckFailure, type PlatformDetail } from '../model/check.ts';
+import { redactUrl } from '../config/mask.ts';
+import { CheckFailure, type PlatformDetail, type TokenClaims } from '../model/check.ts';
 import type { AwsEnv } from '../model/config.ts';
 import type { Reason } from '../model/reasons.ts';
 import { type ProbeAnswer, probeContainerEndpoint } from './container-probe.ts';
 import { type ContainerPlan, platformPlan, type WebIdentityPlan } from './credential-platform.ts';
-import { readTokenFile, type TokenClaims } from './service-account-token.ts';
+import { readTokenFile, tokenFileFailure } from './service-account-token.ts';
 
 /**
  * Turns a failure of the default chain on a platform source (ECS, EKS Pod
@@ -34,20 +35,6 @@ function shape(err: unknown): { name: string; message: string } {
     name: typeof e.name === 'string' ? e.name : 'Error',
     message: typeof e.message === 'string' ? e.message : String(err),
   };
-}
-
-function tokenFileFailure(
-  variable: string,
-  path: string,
-  problem: string,
-  original: unknown,
-): CheckFailure {
-  return new CheckFailure(
-    'env_token_file_invalid',
-    `${variable}=${path} ${problem}`,
-    { variable, tokenFile: path, problem },
-    original,
-  );
 }
 
 const WEB_IDENTITY_REASONS: [RegExp, Reason][] = [
@@ -135,7 +122,7 @@ function fromAnswer(
   if (answer.kind === 'network') {
     return new CheckFailure(
       'container_credentials_unreachable',
-      `nothing answers at ${plan.url} (${answer.code}: ${answer.message})`,
+      `nothing answers at ${redactUrl(plan.url)} (${answer.code}: ${answer.message})`,
       { ...detail, code: answer.code },
       answerError(answer.message, answer.code),
     );
@@ -146,7 +133,7 @@ function fromAnswer(
     if (hasCredentialFields(body)) return original;
     return new CheckFailure(
       'container_credentials_error',
-      `${plan.url} answered 200 without AccessKeyId, SecretAccessKey, Token and Expiration`,
+      `${redactUrl(plan.url)} answered 200 without AccessKeyId, SecretAccessKey, Token and Expiration`,
       detail,
       answerError('malformed credentials document', 'MalformedCredentials', status),
     );
@@ -156,7 +143,7 @@ function fromAnswer(
   const said = body.replace(/\s+/g, ' ').trim().slice(0, 240);
   return new CheckFailure(
     containerReason(status, code),
-    `${plan.url} answered ${status}${said ? `: ${said}` : ''}`,
+    `${redactUrl(plan.url)} answered ${status}${said ? `: ${said}` : ''}`,
     { ...detail, httpStatus: status, ...(code ? { agentCode: code } : {}) },
     answerError(said || `status ${status}`, code ?? `HTTP${status}`, status, requestId),
   );
@@ -166,8 +153,8 @@ async function explainContainer(err: unknown, plan: ContainerPlan): Promise<unkn
   if (plan.refused !== undefined) {
     return new CheckFailure(
       'env_container_url_refused',
-      `${plan.variable} gives ${plan.url}: ${plan.refused}`,
-      { variable: plan.variable, url: plan.url },
+      `${plan.variable} gives ${redactUrl(plan.url)}: ${plan.refused}`,
+      { variable: plan.variable, url: redactUrl(plan.url) },
       err,
     );
   }
@@ -196,7 +183,7 @@ async function explainContainer(err: unknown, plan: ContainerPlan): Promise<unkn
   return fromAnswer(
     plan,
     answer,
-    { url: plan.url, platform: plan.flavour, ...claimDetail(claims) },
+    { url: redactUrl(plan.url), platform: plan.flavour, ...claimDetail(claims) },
     err,
   );
 }

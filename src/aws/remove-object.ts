@@ -56,6 +56,25 @@ function describeRefusal(e: unknown): string {
   return `${s.name} (HTTP ${s.httpStatus ?? '?'}): ${said}`;
 }
 
+/** S3 refused to delete a version of ours: what stays, and why. */
+function versionLeft(
+  t: RemoveTarget,
+  e: unknown,
+  versionId: string,
+  markerVersionId?: string,
+): Removal {
+  return {
+    removed: false,
+    left: {
+      key: t.key,
+      versionId,
+      cause: causeOf(e, t.retainedUntil),
+      ...(markerVersionId === undefined ? {} : { markerVersionId }),
+      message: describeRefusal(e),
+    },
+  };
+}
+
 async function del(t: RemoveTarget, versionId?: string) {
   return t.s3.send(
     new DeleteObjectCommand({
@@ -79,16 +98,7 @@ async function deleteVersion(t: RemoveTarget, versionId: string): Promise<Remova
   } catch (e) {
     if (!refused(e)) throw e;
     const marker = await del(t);
-    return {
-      removed: false,
-      left: {
-        key: t.key,
-        versionId,
-        cause: causeOf(e, t.retainedUntil),
-        ...(marker.VersionId ? { markerVersionId: marker.VersionId } : {}),
-        message: describeRefusal(e),
-      },
-    };
+    return versionLeft(t, e, versionId, marker.VersionId || undefined);
   }
 }
 
@@ -109,15 +119,7 @@ async function deleteAllVersionsOf(t: RemoveTarget): Promise<Removal> {
       await del(t, id);
     } catch (e) {
       if (!refused(e)) throw e;
-      return {
-        removed: false,
-        left: {
-          key: t.key,
-          versionId: id,
-          cause: causeOf(e, t.retainedUntil),
-          message: describeRefusal(e),
-        },
-      };
+      return versionLeft(t, e, id);
     }
   }
   return { removed: true };
@@ -150,16 +152,7 @@ export async function removeObject(t: RemoveTarget): Promise<Removal> {
       await del(t, id);
     } catch (e) {
       if (!refused(e)) throw e;
-      return {
-        removed: false,
-        left: {
-          key: t.key,
-          versionId: 'null',
-          cause: causeOf(e, t.retainedUntil),
-          markerVersionId: marker,
-          message: describeRefusal(e),
-        },
-      };
+      return versionLeft(t, e, 'null', marker);
     }
   }
   return { removed: true };

@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { CheckFailure, type TokenClaims } from '../model/check.ts';
 
 /**
  * A Kubernetes service-account token file (IRSA's AWS_WEB_IDENTITY_TOKEN_FILE,
@@ -6,17 +7,6 @@ import { open } from 'node:fs/promises';
  * it, plus the claims that name who is asking. The token itself is a
  * credential: only these claims ever leave this module.
  */
-
-export interface TokenClaims {
-  issuer?: string;
-  /** `system:serviceaccount:NAMESPACE:NAME` */
-  subject?: string;
-  namespace?: string;
-  serviceAccount?: string;
-  audience?: string;
-  /** ISO 8601 */
-  expiresAt?: string;
-}
 
 export type TokenFile =
   | { ok: true; claims: TokenClaims; lineBreak: boolean; empty: boolean }
@@ -81,4 +71,19 @@ export async function readTokenFile(path: string): Promise<TokenFile> {
       message: typeof err.message === 'string' ? err.message : String(e),
     };
   }
+}
+
+/** A token file the SDK would refuse, as the failure every report names it by. */
+export function tokenFileFailure(
+  variable: string,
+  path: string,
+  problem: string,
+  original?: unknown,
+): CheckFailure {
+  return new CheckFailure(
+    'env_token_file_invalid',
+    `${variable}=${path} ${problem}`,
+    { variable, tokenFile: path, problem },
+    original,
+  );
 }

@@ -37,6 +37,4 @@ export interface Check<D = unknown> {
   /** Checks whose failure makes this one meaningless. */
   dependsOn: readonly CheckName[];
   steps: (ctx: CheckContext<D>) => Step<D>[];
-  /** Which step's duration is the check's health+json observedValue. */
-  observedUnit?: string;
 }

@@ -25,7 +25,6 @@ function roleMatches(expected: string, arn: string): boolean {
 export const credentialsCheck: Check<ProbeDeps> = {
   name: 'credentials',
   dependsOn: ['imds'],
-  observedUnit: 's',
   steps: () => [
     {
       name: 'resolve',

@@ -4,13 +4,14 @@ import {
   planSource,
   platformPlan,
 } from '../aws/credential-platform.ts';
-import { readTokenFile } from '../aws/service-account-token.ts';
+import { noProxyMissing } from '../aws/no-proxy.ts';
+import { readTokenFile, tokenFileFailure } from '../aws/service-account-token.ts';
+import { redactUrl } from '../config/mask.ts';
 import { CheckFailure, type Observed } from '../model/check.ts';
 import type { Config } from '../model/config.ts';
 import type { Check, Step, StepOutcome } from './check.ts';
 import type { ProbeDeps } from './deps.ts';
 
-const METADATA_HOSTS = ['169.254.169.254', '169.254.170.2'];
 const STS_AUDIENCE = 'sts.amazonaws.com';
 
 /** The role a platform source stands for, as the messages name it. */
@@ -18,39 +19,6 @@ function roleWord(plan: PlatformPlan | undefined): string {
   if (plan === undefined) return 'the instance role';
   if (plan.kind === 'web-identity') return 'the IRSA role';
   return plan.flavour === 'ecs' ? 'the task role' : 'the pod role';
-}
-
-/** A URL as it may be shown: no userinfo, which can carry a password. */
-function shownUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return '(not a URL)';
-  }
-}
-
-/** Metadata hosts a proxy must not see: IMDS, ECS, and the container endpoint in use. */
-function metadataHosts(config: Config): string[] {
-  const plan = containerPlan(config.aws);
-  if (plan === undefined) return METADATA_HOSTS;
-  let host = '';
-  try {
-    host = new URL(plan.url).hostname.replace(/^\[|\]$/g, '');
-  } catch {}
-  const local = host === '' || host === 'localhost' || host === '::1' || host.startsWith('127.');
-  return local || METADATA_HOSTS.includes(host) ? METADATA_HOSTS : [...METADATA_HOSTS, host];
-}
-
-/** Whether NO_PROXY exempts a host the way curl/botocore read it (exact, suffix or `*`). */
-export function noProxyCovers(noProxy: string | undefined, host: string): boolean {
-  if (noProxy === undefined) return false;
-  return noProxy
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .some((e) => e === '*' || e === host || (e.startsWith('.') && host.endsWith(e)));
 }
 
 export const environmentCheck: Check<ProbeDeps> = {
@@ -159,7 +127,7 @@ const BASE_STEPS: Step<ProbeDeps>[] = [
         noProxy: noProxy ?? null,
       };
       if (httpProxy === undefined && httpsProxy === undefined) return { observed };
-      const missing = metadataHosts(config).filter((h) => !noProxyCovers(noProxy, h));
+      const missing = noProxyMissing(config.aws);
       if (missing.length === 0) return { observed };
       return {
         observed,
@@ -188,14 +156,6 @@ const BASE_STEPS: Step<ProbeDeps>[] = [
   },
 ];
 
-function tokenFileProblem(variable: string, path: string, problem: string): CheckFailure {
-  return new CheckFailure('env_token_file_invalid', `${variable}=${path} ${problem}`, {
-    variable,
-    tokenFile: path,
-    problem,
-  });
-}
-
 const containerStep: Step<ProbeDeps> = {
   name: 'container-credentials',
   service: 'credentials',
@@ -204,7 +164,7 @@ const containerStep: Step<ProbeDeps> = {
     const plan = containerPlan(a);
     // Token variables without an endpoint: nothing reads them.
     if (plan === undefined) return { observed: { platform: null } };
-    const url = shownUrl(plan.url);
+    const url = redactUrl(plan.url);
     const observed: Observed = {
       platform: planSource(plan),
       variable: plan.variable,
@@ -233,10 +193,10 @@ const containerStep: Step<ProbeDeps> = {
       const variable = 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE';
       const path = plan.token.path;
       const t = await readTokenFile(path);
-      if (!t.ok) throw tokenFileProblem(variable, path, `cannot be read (${t.code})`);
-      if (t.empty) throw tokenFileProblem(variable, path, 'is empty');
+      if (!t.ok) throw tokenFileFailure(variable, path, `cannot be read (${t.code})`);
+      if (t.empty) throw tokenFileFailure(variable, path, 'is empty');
       if (t.lineBreak) {
-        throw tokenFileProblem(
+        throw tokenFileFailure(
           variable,
           path,
           'contains a line break: the SDK refuses \\r\\n and Node refuses \\n in the Authorization header it sends',
@@ -276,8 +236,8 @@ const webIdentityStep: Step<ProbeDeps> = {
     }
     const variable = 'AWS_WEB_IDENTITY_TOKEN_FILE';
     const t = await readTokenFile(file);
-    if (!t.ok) throw tokenFileProblem(variable, file, `cannot be read (${t.code})`);
-    if (t.empty) throw tokenFileProblem(variable, file, 'is empty');
+    if (!t.ok) throw tokenFileFailure(variable, file, `cannot be read (${t.code})`);
+    if (t.empty) throw tokenFileFailure(variable, file, 'is empty');
     const c = t.claims;
     observed.subject = c.subject ?? null;
     observed.issuer = c.issuer ?? null;

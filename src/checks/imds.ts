@@ -110,7 +110,6 @@ function notApplicable(plan: PlatformPlan): Step<ProbeDeps> {
 export const imdsCheck: Check<ProbeDeps> = {
   name: 'imds',
   dependsOn: [],
-  observedUnit: 'ms',
   steps: (ctx) => {
     const plan = platformPlan(ctx.config.aws);
     if (plan !== undefined) return [notApplicable(plan)];

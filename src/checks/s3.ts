@@ -126,7 +126,6 @@ function versionLeftWarning(ctx: Ctx, left: VersionLeft): StepOutcome['warning']
 export const s3Check: Check<ProbeDeps> = {
   name: 's3',
   dependsOn: ['credentials'],
-  observedUnit: 'ms',
   steps: () => {
     const probe: Probe = { body: randomBytes(BODY_BYTES), putDone: false };
     return [

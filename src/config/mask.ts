@@ -4,8 +4,12 @@ export function maskKeyId(id: string): string {
   return `${id.slice(0, 4)}…${id.slice(-4)}`;
 }
 
-/** `http://user:pass@proxy:3128` -> `http://***@proxy:3128`. */
-export function redactUrl(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/i, '$1***@');
+/**
+ * `http://user:pass@proxy:3128` -> `http://***@proxy:3128`: the one place
+ * userinfo (which can carry a password) is taken out of a URL before it is
+ * shown in config output, messages, details or fixes.
+ */
+export function redactUrl<T extends string | undefined>(url: T): T {
+  if (url === undefined) return url;
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@\s]+@/i, '$1***@') as T;
 }

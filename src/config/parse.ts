@@ -61,6 +61,18 @@ class Reader {
     return n;
   }
 
+  /** A cross-field rule: `name` may not exceed `limitName`; quiet when either has a problem already. */
+  atMost(
+    name: string,
+    value: number,
+    limitName: string,
+    limit: number,
+    what: { problem: string; allowed: string },
+  ): void {
+    if (this.has(name, limitName) || value <= limit) return;
+    this.problem(name, `${what.problem} ${limitName} (${limit})`, what.allowed);
+  }
+
   bool(name: string, fallback: boolean): boolean {
     const v = this.raw(name);
     if (v === undefined) return fallback;
@@ -208,16 +220,16 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
       unit: 'seconds',
     },
   );
-  if (
-    !r.has('S3_HEALTH_TIMEOUT_SECONDS', 'S3_HEALTH_INTERVAL_SECONDS') &&
-    timeoutSeconds > intervalSeconds
-  ) {
-    r.problem(
-      'S3_HEALTH_TIMEOUT_SECONDS',
-      `longer than S3_HEALTH_INTERVAL_SECONDS (${intervalSeconds})`,
-      'a timeout no longer than the interval, so cycles never overlap',
-    );
-  }
+  r.atMost(
+    'S3_HEALTH_TIMEOUT_SECONDS',
+    timeoutSeconds,
+    'S3_HEALTH_INTERVAL_SECONDS',
+    intervalSeconds,
+    {
+      problem: 'longer than',
+      allowed: 'a timeout no longer than the interval, so cycles never overlap',
+    },
+  );
   const failureThreshold = r.number(
     'S3_HEALTH_FAILURE_THRESHOLD',
     VARIABLES.S3_HEALTH_FAILURE_THRESHOLD.default,
@@ -303,16 +315,13 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
       unit: 'seconds',
     },
   );
-  if (
-    !r.has('S3_HEALTH_CREDENTIALS_FAIL_SECONDS', 'S3_HEALTH_CREDENTIALS_WARN_SECONDS') &&
-    credentialsFailSeconds > credentialsWarnSeconds
-  ) {
-    r.problem(
-      'S3_HEALTH_CREDENTIALS_FAIL_SECONDS',
-      `greater than S3_HEALTH_CREDENTIALS_WARN_SECONDS (${credentialsWarnSeconds})`,
-      'a fail threshold no greater than the warn threshold',
-    );
-  }
+  r.atMost(
+    'S3_HEALTH_CREDENTIALS_FAIL_SECONDS',
+    credentialsFailSeconds,
+    'S3_HEALTH_CREDENTIALS_WARN_SECONDS',
+    credentialsWarnSeconds,
+    { problem: 'greater than', allowed: 'a fail threshold no greater than the warn threshold' },
+  );
   const diagnoseToken = r.raw('S3_HEALTH_DIAGNOSE_TOKEN');
   if (diagnoseToken !== undefined && !TOKEN_RE.test(diagnoseToken)) {
     r.problem(

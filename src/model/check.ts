@@ -54,12 +54,12 @@ export interface ClassifiedError {
 }
 
 /** The check's own deadline fired, as opposed to a client's timeout. */
-export interface DeadlineDetail {
+interface DeadlineDetail {
   deadlineMs?: number;
 }
 
 /** S3 and KMS: the action AWS refused, the region the bucket lives in, the key the store did not know. */
-export interface S3Detail {
+interface S3Detail {
   kmsAction?: string;
   bucketRegion?: string;
   kmsKeyId?: string;
@@ -70,7 +70,7 @@ export interface S3Detail {
 }
 
 /** credentials_wrong_account / credentials_wrong_role / credentials_extended. */
-export interface IdentityDetail {
+interface IdentityDetail {
   account?: string;
   arn?: string;
   expected?: string;
@@ -79,31 +79,37 @@ export interface IdentityDetail {
 }
 
 /** IMDS: the Code of a document that was not Success, and the cost of the IMDSv1 fallback. */
-export interface ImdsDetail {
+interface ImdsDetail {
   code?: string;
   fallbackPenaltyMs?: number;
 }
 
 /** A token file the SDK would refuse (env_token_file_invalid). */
-export interface TokenFileDetail {
+interface TokenFileDetail {
   variable?: string;
   tokenFile?: string;
   problem?: string;
 }
 
+/** The claims of a service-account token (JWT), unverified: for naming the caller, never for trust. */
+export interface TokenClaims {
+  issuer?: string;
+  /** `system:serviceaccount:NAMESPACE:NAME` */
+  subject?: string;
+  namespace?: string;
+  serviceAccount?: string;
+  audience?: string;
+  /** ISO 8601 */
+  expiresAt?: string;
+}
+
 /** Platform credential sources (ECS, EKS Pod Identity, IRSA): the endpoint's answer and the token's claims. */
-export interface PlatformDetail {
+export interface PlatformDetail extends TokenClaims {
   url?: string;
   platform?: string;
   roleArn?: string;
   httpStatus?: number;
   agentCode?: string;
-  issuer?: string;
-  subject?: string;
-  namespace?: string;
-  serviceAccount?: string;
-  audience?: string;
-  expiresAt?: string;
 }
 
 /** Every field a failure may carry, grouped above by the reasons that set them. */
@@ -147,9 +153,6 @@ export interface CheckResult {
   steps: StepResult[];
   startedAt: string;
   durationMs: number;
-  /** The single number shown as health+json `observedValue`. */
-  observedValue?: number;
-  observedUnit?: string;
 }
 
 /**

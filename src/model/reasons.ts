@@ -23,7 +23,6 @@ export const REASONS = [
   'imds_role_error',
   'imds_throttled',
   'imds_bad_response',
-  'imds_not_applicable',
   // credentials
   'credentials_not_found',
   'credentials_expired',

@@ -5,7 +5,7 @@ import type { AwsEnv } from './config.ts';
 export const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
 /** Where the JS SDK sends requests when neither AWS_REGION nor IMDS names a region. */
-export const DEFAULT_REGION = 'us-east-1';
+const DEFAULT_REGION = 'us-east-1';
 
 /**
  * The region S3 and STS requests are signed for, as the app's SDK picks it:

@@ -313,8 +313,6 @@ export function renderDiagnoseJson(r: DiagnoseReport): object {
         output: c.output === undefined ? undefined : scrubSecrets(c.output),
         startedAt: c.startedAt,
         durationMs: Math.round(c.durationMs),
-        observedValue: c.observedValue,
-        observedUnit: c.observedUnit,
         steps: c.steps.map((s) => {
           const own = findings.find((f) => f.step === s && f !== primary);
           return {

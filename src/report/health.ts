@@ -11,7 +11,7 @@ export const CHECK_KEYS: Record<CheckName, string> = {
 
 const MAX_OUTPUT = 240;
 
-export interface HealthCheckEntry {
+interface HealthCheckEntry {
   componentId: string;
   componentType: 'component' | 'system';
   status: Status;

@@ -7,7 +7,7 @@ export type BlockTemplate =
   | { kind: 'text' | 'shell' | 'code'; text: string }
   | { kind: 'json'; doc: Json };
 
-export type Templated<T> = T | ((v: Vars, ctx: RemediationContext) => T);
+type Templated<T> = T | ((v: Vars, ctx: RemediationContext) => T);
 
 /** One row: templates only; `{name}` is filled from Vars by one fill(). */
 export interface Row {

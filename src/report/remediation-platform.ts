@@ -1,4 +1,5 @@
 import { type ContainerFlavour, containerPlan } from '../aws/credential-platform.ts';
+import { redactUrl } from '../config/mask.ts';
 import type { ErrorDetail } from '../model/check.ts';
 import type { Reason } from '../model/reasons.ts';
 import { signingRegion } from '../model/region.ts';
@@ -125,20 +126,13 @@ function issuerHost(issuer: string): string {
   return issuer.replace(/^https:\/\//, '');
 }
 
-/** The URL a step recorded, else the one configured, without userinfo. */
+/** The URL a step recorded, else the one configured, its userinfo masked. */
 function endpointUrl(ctx: RemediationContext): string {
   const recorded = detail(ctx, 'url');
   if (recorded) return recorded;
   const plan = containerPlan(ctx.config.aws);
   if (!plan) return 'the container credential endpoint';
-  try {
-    const u = new URL(plan.url);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return plan.variable;
-  }
+  return redactUrl(plan.url);
 }
 
 function answered(ctx: RemediationContext): string {

@@ -12,8 +12,6 @@ import {
 import { isBucketLevel, takesPrefixCondition } from './s3-actions.ts';
 import type { RemediationContext, Vars } from './vars.ts';
 
-export type { BlockKind, BlockTemplate, Row } from './remediation-blocks.ts';
-
 // ---- shared fix fragments -------------------------------------------------
 
 const HOP_LIMIT_FIX: readonly BlockTemplate[] = [
@@ -380,15 +378,6 @@ export const ROWS: Record<Reason, Row> = {
       t('Check NO_PROXY and the endpoint override inside the container:'),
       sh("docker compose exec s3-health sh -c 'env | grep -i -e proxy -e AWS_EC2_METADATA'"),
       ...IMDS_FROM_CONTAINER,
-    ],
-  },
-  imds_not_applicable: {
-    title: 'IMDS not in use here',
-    cause:
-      'IMDS does not apply here (not on EC2, or credentials are meant to come from elsewhere), so the imds check has nothing to prove.',
-    fix: [
-      t('If credentials come from elsewhere on purpose, drop imds from the checks:'),
-      code('S3_HEALTH_CHECKS=credentials,s3'),
     ],
   },
 

@@ -1,9 +1,7 @@
 import { isReason, type Reason } from '../model/reasons.ts';
-import { type BlockKind, type BlockTemplate, ROWS } from './remediation-table.ts';
+import type { BlockKind, BlockTemplate } from './remediation-blocks.ts';
+import { ROWS } from './remediation-table.ts';
 import { fill, fillJson, learnVars, type RemediationContext, type Vars } from './vars.ts';
-
-export { roleFromArn } from './arn.ts';
-export type { RemediationContext } from './vars.ts';
 
 export interface FixBlock {
   kind: BlockKind;

@@ -10,7 +10,7 @@ const SECRET_KEY = /(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g;
 // Session tokens are hundreds of base64 characters; nothing legitimate is that long.
 const SESSION_TOKEN = /[A-Za-z0-9/+=]{120,}/g;
 
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 export function scrubSecrets(text: string): string {
   return text

@@ -1,3 +1,4 @@
+import { noProxyEntries, noProxyMissing } from '../aws/no-proxy.ts';
 import { ownPrefixFor } from '../aws/own-keys.ts';
 import { maskKeyId } from '../config/mask.ts';
 import type { CheckName, ClassifiedError, Facts, Observed } from '../model/check.ts';
@@ -89,9 +90,9 @@ export interface Vars {
   explicitDenyIn: string;
 }
 
-export type VarName = keyof Vars;
+type VarName = keyof Vars;
 
-export const PLACEHOLDER = {
+const PLACEHOLDER = {
   instanceId: '<INSTANCE_ID>',
   region: '<REGION>',
   roleName: '<ROLE_NAME>',
@@ -101,9 +102,6 @@ export const PLACEHOLDER = {
   instanceProfileName: '<INSTANCE_PROFILE_NAME>',
   s3Action: '<S3_ACTION>',
 } as const;
-
-/** Addresses the SDKs' credential endpoints use; curl and botocore must not proxy them. */
-export const METADATA_NO_PROXY = ['169.254.169.254', '169.254.170.2', '169.254.170.23'];
 
 const STEP_S3_ACTION: Record<string, string> = {
   put: 's3:PutObject',
@@ -135,10 +133,6 @@ function hostOf(url: string): string {
   } catch {
     return url;
   }
-}
-
-function noProxyCovers(list: string[], host: string): boolean {
-  return list.some((e) => e === '*' || e === host || (e.startsWith('.') && host.endsWith(e)));
 }
 
 function appPrefixOf(storageUri: string | undefined): string {
@@ -220,11 +214,8 @@ export function learnVars(ctx: RemediationContext): Vars {
     named.target ??
     defaultTarget(ctx.check, { imds: imdsEndpoint, s3: s3Endpoint, sts: stsEndpoint });
 
-  const noProxyList = (a.noProxy ?? '')
-    .split(',')
-    .map((s) => s.trim().toLowerCase())
-    .filter((s) => s !== '');
-  const missing = METADATA_NO_PROXY.filter((h) => !noProxyCovers(noProxyList, h));
+  const noProxyList = noProxyEntries(a.noProxy);
+  const missing = noProxyMissing(a);
   const proxyVars = [a.httpProxy ? 'HTTP_PROXY' : '', a.httpsProxy ? 'HTTPS_PROXY' : '']
     .filter((s) => s !== '')
     .join(' and ');

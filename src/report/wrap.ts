@@ -122,7 +122,7 @@ export function indentBlock(text: string, indent: string): string[] {
 }
 
 /** Tokens at least this long (ids, ARNs, URLs) may overflow the width rather than be split. */
-export const LONG_TOKEN = 30;
+const LONG_TOKEN = 30;
 
 /** Whether a line obeys the report's width rule (see the top of this file). */
 export function fitsWidth(line: string, width: number): boolean {

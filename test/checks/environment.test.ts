@@ -1,7 +1,8 @@
 // The environment lint through runCheck with configs parsed from env, as the service builds them.
 import { describe, expect, it } from 'vitest';
+import { noProxyCovers } from '../../src/aws/no-proxy.ts';
 import type { ProbeDeps } from '../../src/checks/deps.ts';
-import { environmentCheck, noProxyCovers } from '../../src/checks/environment.ts';
+import { environmentCheck } from '../../src/checks/environment.ts';
 import { parseConfig } from '../../src/config/parse.ts';
 import { runCheck } from '../../src/engine/run-check.ts';
 import type { CheckResult } from '../../src/model/check.ts';

@@ -82,6 +82,20 @@ describe('import rules of src/ and ground/ (npm run lint)', () => {
     expect(report.cycles).toBeGreaterThan(0);
   });
 
+  it('fails on a module of src/ outside every layer', async () => {
+    const root = await srcWith('version.ts', (t) => t);
+    await writeFile(
+      join(root, 'src', 'stray.ts'),
+      "import { CHECK_NAMES } from './model/check.ts';\nexport const n = CHECK_NAMES.length;\n",
+    );
+    const report = await checkDependencies(root);
+    expect(report.violations).toContainEqual({
+      rule: 'src-module-in-a-layer',
+      from: 'src/stray.js',
+      to: 'src/model/check.js',
+    });
+  });
+
   it('keeps type-only imports as edges when stripping types', () => {
     expect(keepTypeImports("import type { A, B } from './a.ts';")).toBe(
       "import { A, B } from './a.ts';",

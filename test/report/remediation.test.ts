@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckName, ClassifiedError, Facts } from '../../src/model/check.ts';
 import { REASONS, type Reason } from '../../src/model/reasons.ts';
-import {
-  type Remediation,
-  type RemediationContext,
-  remediate,
-  roleFromArn,
-} from '../../src/report/remediation.ts';
+import { roleFromArn } from '../../src/report/arn.ts';
+import { type Remediation, remediate } from '../../src/report/remediation.ts';
 import { ROWS } from '../../src/report/remediation-table.ts';
 import { scrubSecrets } from '../../src/report/scrub.ts';
-import { fill, learnVars } from '../../src/report/vars.ts';
+import { fill, learnVars, type RemediationContext } from '../../src/report/vars.ts';
 import {
   ACCOUNT,
   BUCKET,
@@ -464,7 +460,24 @@ describe('environment and network', () => {
     expect(text).toMatch(/curl/);
     expect(text).toMatch(/Node AWS SDK ignores them/);
     expect(r.fix).toContain(
-      'NO_PROXY=localhost,.internal,169.254.169.254,169.254.170.2,169.254.170.23,127.0.0.1\nno_proxy=localhost,.internal,169.254.169.254,169.254.170.2,169.254.170.23,127.0.0.1',
+      'NO_PROXY=localhost,.internal,169.254.169.254,169.254.170.2,127.0.0.1\nno_proxy=localhost,.internal,169.254.169.254,169.254.170.2,127.0.0.1',
+    );
+  });
+
+  it('proxy without NO_PROXY on EKS Pod Identity: the fix adds 169.254.170.23, as the warning names it', () => {
+    const cfg = config({
+      HTTPS_PROXY: 'http://proxy:3128',
+      NO_PROXY: '169.254.169.254,169.254.170.2',
+      AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://169.254.170.23/v1/credentials',
+      AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE:
+        '/var/run/secrets/pods.eks.amazonaws.com/serviceaccount/eks-pod-identity-token',
+    });
+    const r = must(
+      remediate('env_proxy_without_no_proxy', { check: 'environment', facts: {}, config: cfg }),
+    );
+    expect(r.cause).toContain('NO_PROXY lacks 169.254.170.23,');
+    expect(all(r)).toContain(
+      'NO_PROXY=169.254.169.254,169.254.170.2,169.254.170.23,localhost,127.0.0.1\n',
     );
   });
 
