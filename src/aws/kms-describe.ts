@@ -13,7 +13,7 @@ export interface KeyMetadata {
 }
 
 /** A KMS error answer, shaped like the SDK's: `name` is the `__type`, status in `$metadata`. */
-export class KmsError extends Error {
+class KmsError extends Error {
   readonly $metadata: { httpStatusCode?: number; requestId?: string };
   constructor(name: string, message: string, status?: number, requestId?: string) {
     super(message);

@@ -16,7 +16,7 @@ export type AliasVerdict =
   | { kind: 'unverified'; why: string };
 
 /** The key KMS named against what HEAD reports (an ARN on AWS, the bare id on some stores). */
-export function keyMatches(target: KeyMetadata, reported: string): boolean {
+function keyMatches(target: KeyMetadata, reported: string): boolean {
   return (
     reported === target.arn ||
     reported === target.keyId ||

@@ -71,7 +71,7 @@ function client(ctx: Ctx) {
 }
 
 /** A configured key id or ARN against the ARN S3 reports on HEAD (aliases: see verifyAlias). */
-export function kmsKeyMatches(configured: string, reported: string | undefined): boolean {
+function kmsKeyMatches(configured: string, reported: string | undefined): boolean {
   if (reported === undefined) return false;
   return configured === reported || reported.endsWith(`/${configured}`);
 }

@@ -10,7 +10,7 @@ import type { IncomingHttpHeaders } from 'node:http';
  */
 export type Access = 'open' | 'granted' | 'denied';
 
-export const REALM = 's3-health';
+const REALM = 's3-health';
 
 /**
  * The token a request presents: a Bearer token, or the password of HTTP Basic

@@ -15,7 +15,8 @@ import type {
 } from '../../src/model/check.ts';
 import type { Config } from '../../src/model/config.ts';
 import { REASONS, type Reason } from '../../src/model/reasons.ts';
-import { type FixBlock, type RemediationContext, remediate } from '../../src/report/remediation.ts';
+import { type FixBlock, remediate } from '../../src/report/remediation.ts';
+import type { RemediationContext } from '../../src/report/vars.ts';
 
 /** What moto_server holds (test/pasteable/moto-world.py) and what the renders name. */
 export interface World {
