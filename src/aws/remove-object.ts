@@ -1,4 +1,9 @@
-import { DeleteObjectCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  ListObjectVersionsCommand,
+  type ListObjectVersionsCommandOutput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { errorShape } from './errors.ts';
 
 /**
@@ -107,10 +112,21 @@ async function deleteVersion(t: RemoveTarget, versionId: string): Promise<Remova
  * each of them is ours. Only for a PUT whose answer was lost.
  */
 async function deleteAllVersionsOf(t: RemoveTarget): Promise<Removal> {
-  const out = await t.s3.send(
-    new ListObjectVersionsCommand({ Bucket: t.bucket, Prefix: t.key, MaxKeys: 50 }),
-    { abortSignal: t.signal },
-  );
+  let out: ListObjectVersionsCommandOutput;
+  try {
+    out = await t.s3.send(
+      new ListObjectVersionsCommand({ Bucket: t.bucket, Prefix: t.key, MaxKeys: 50 }),
+      { abortSignal: t.signal },
+    );
+  } catch (e) {
+    // Without s3:ListBucketVersions the versions cannot be named: retrying
+    // would only add a delete marker each time, so this key is given up.
+    if (!refused(e)) throw e;
+    return {
+      removed: false,
+      left: { key: t.key, versionId: 'unknown', cause: 'denied', message: describeRefusal(e) },
+    };
+  }
   const ids = [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])]
     .filter((v) => v.Key === t.key && v.VersionId !== undefined)
     .map((v) => v.VersionId as string);

@@ -177,3 +177,49 @@ describe('s3:DeleteObjectVersion denied', () => {
     );
   }, 60_000);
 });
+
+describe('a PUT whose answer was lost, in a versioned bucket', () => {
+  it('is removed by every version of its key; without s3:ListBucketVersions it is given up, not re-deleted each cycle', async () => {
+    for (const [policy, expected] of [
+      [undefined, { versions: 0, markers: 0 }],
+      [denyActions(['s3:ListBucketVersions']), { versions: 1, markers: 1 }],
+    ] as const) {
+      const g = await ground({
+        bucketOptions: { versioning: 'Enabled' },
+        ...(policy === undefined ? {} : { sessionPolicy: policy }),
+      });
+      const proxy = await startFaultProxy({ target: rgw.endpoint });
+      open.push(proxy);
+      const config = useEnv({ ...g.env, AWS_ENDPOINT_URL_S3: proxy.url });
+      const deps = createDeps(config, quiet);
+      // radosgw stores the object; the answer never reaches the sidecar.
+      await proxy.set({ kind: 'truncate' }, { method: 'PUT' });
+      const first = (await cycle(config, deps)).get('s3');
+      expect(first?.status).toBe('fail');
+      const lost = deps.ownKeys.pending()[0] ?? '';
+      await proxy.set({ kind: 'pass' });
+      // Every DELETE of the lost key: a plain DELETE on AWS stacks one more
+      // delete marker each time, so once the versions cannot be listed the
+      // key must be given up, not retried.
+      const deletes: string[] = [];
+      let watching = true;
+      const watch = (async () => {
+        while (watching) {
+          const e = await proxy
+            .next({ method: 'DELETE', path: lost }, 'request', 300)
+            .catch(() => undefined);
+          if (e) deletes.push(e.url);
+        }
+      })();
+      for (let i = 0; i < 5; i++)
+        expect((await cycle(config, deps)).get('s3')?.status).toBe('pass');
+      watching = false;
+      await watch;
+      const left = await versionsUnder(g.bucket);
+      expect({ versions: left.versions.length, markers: left.markers.length }).toEqual(expected);
+      expect(deps.ownKeys.pending()).toEqual([]);
+      // One plain DELETE (its delete marker says versions exist), then only exact version ids.
+      expect(deletes.filter((u) => !u.includes('versionId='))).toHaveLength(1);
+    }
+  }, 60_000);
+});
