@@ -172,22 +172,17 @@ const containerStep: Step<ProbeDeps> = {
       tokenFrom: plan.token?.from ?? null,
     };
     const relative = a.containerRelativeUri;
-    if (relative !== undefined && !relative.startsWith('/')) {
-      throw new CheckFailure(
-        'env_container_url_refused',
-        `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=${relative} does not start with '/': the SDK asks ${url}`,
-        { variable: plan.variable, url },
-      );
-    }
-    if (plan.refused !== undefined) {
-      throw new CheckFailure(
-        'env_container_url_refused',
-        `${plan.variable}=${url}: ${plan.refused}`,
-        {
-          variable: plan.variable,
-          url,
-        },
-      );
+    const refusal =
+      relative !== undefined && !relative.startsWith('/')
+        ? `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=${relative} does not start with '/': the SDK asks ${url}`
+        : plan.refused === undefined
+          ? undefined
+          : `${plan.variable}=${url}: ${plan.refused}`;
+    if (refusal !== undefined) {
+      throw new CheckFailure('env_container_url_refused', refusal, {
+        variable: plan.variable,
+        url,
+      });
     }
     if (plan.token?.from === 'file') {
       const variable = 'AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE';
