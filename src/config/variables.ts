@@ -54,7 +54,8 @@ export const VARIABLES = {
   S3_HEALTH_PREFIX: {
     field: 'prefix',
     default: 'healthcheck/',
-    meaning: 'where probe objects go; the sidecar writes only below `PREFIX + <hostname>/`',
+    meaning:
+      'where probe objects go; the sidecar writes only below `PREFIX + <instance-id>/<hostname>/` (`PREFIX + <hostname>/` where no instance id is known)',
   },
   S3_HEALTH_SSE: {
     field: 'sse',
@@ -64,7 +65,8 @@ export const VARIABLES = {
   S3_HEALTH_KMS_KEY_ID: {
     field: 'kmsKeyId',
     default: undefined,
-    meaning: 'key for `aws:kms`; HEAD must show this key',
+    meaning:
+      'key for `aws:kms`; HEAD must show this key (an alias is verified against its target key, or reported as unverified: never passed silently)',
   },
   S3_HEALTH_S3_FORCE_PATH_STYLE: {
     field: 'forcePathStyle',
