@@ -31,6 +31,8 @@ export interface BuildOptions {
   /** default 'buildkit' (20.10 client with DOCKER_BUILDKIT=1); 'legacy': the classic builder */
   builder?: 'buildkit' | 'legacy';
   buildArgs?: Record<string, string>;
+  /** a stage of a multi-stage Dockerfile (`--target`) */
+  target?: string;
   timeoutMs?: number;
 }
 
@@ -263,6 +265,7 @@ function createEngine(record: EngineRecord, startMs: number, forget: () => void)
       const args = ['build', '-t', tag];
       if (dockerfile !== undefined) args.push('-f', dockerfile);
       if (buildkit) args.push('--progress=plain');
+      if (opts.target !== undefined) args.push('--target', opts.target);
       for (const [k, v] of Object.entries(opts.buildArgs ?? {}))
         args.push('--build-arg', `${k}=${v}`);
       args.push(contextDir);
