@@ -56,6 +56,7 @@ export function createService(config: Config, logger: Logger, version: string): 
     createDeps(config, sdkLog, true),
     version,
     () => store.facts,
+    () => store.history(),
   );
   const app = buildServer(
     { config, store, metrics, version, startedAt: Date.now(), diagnose },

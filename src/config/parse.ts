@@ -112,6 +112,8 @@ const PREFIX_RE = /^[A-Za-z0-9!_.*'()/-]+\/$/;
 const ACCOUNT_RE = /^\d{12}$/;
 const ROLE_RE =
   /^(arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|assumed-role)\/[\w+=,.@/-]+|[\w+=,.@-]{1,64})$/;
+/** Memory per check grows with this (about 100 bytes a cycle); 10000 is a week at 60 s. */
+export const MAX_HISTORY_CYCLES = 10_000;
 const TOKEN_RE = /^[\x21-\x7e]{16,256}$/;
 
 function parseStorageUri(r: Reader): { bucket?: string; prefix?: string } {
@@ -330,6 +332,11 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
       '16-256 printable ASCII characters without spaces',
     );
   }
+  const historyCycles = r.number(
+    'S3_HEALTH_HISTORY_CYCLES',
+    VARIABLES.S3_HEALTH_HISTORY_CYCLES.default,
+    { integer: true, min: 1, max: MAX_HISTORY_CYCLES, unit: 'cycles' },
+  );
   const metricsHistograms = r.bool(
     'S3_HEALTH_METRICS_HISTOGRAMS',
     VARIABLES.S3_HEALTH_METRICS_HISTOGRAMS.default,
@@ -371,6 +378,7 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
       credentialsWarnSeconds,
       credentialsFailSeconds,
       diagnoseToken,
+      historyCycles,
       metricsHistograms,
       logLevel,
       aws,

@@ -98,6 +98,11 @@ export const VARIABLES = {
     default: undefined,
     meaning: 'when set, `/diagnose` requires it (`Authorization: Bearer <token>`)',
   },
+  S3_HEALTH_HISTORY_CYCLES: {
+    field: 'historyCycles',
+    default: 360,
+    meaning: 'cycles of verdicts kept in memory per check (1 to 10000; lost on restart)',
+  },
   S3_HEALTH_METRICS_HISTOGRAMS: {
     field: 'metricsHistograms',
     default: false,

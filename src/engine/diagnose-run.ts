@@ -4,6 +4,7 @@ import { diagnoseDeadlineMs } from '../config/bounds.ts';
 import type { CheckResult, Facts } from '../model/check.ts';
 import type { Config } from '../model/config.ts';
 import type { DiagnoseReport } from '../model/diagnose.ts';
+import type { HistoryView } from '../model/history.ts';
 import { runCycle } from './cycle.ts';
 import { worst } from './state.ts';
 
@@ -38,6 +39,7 @@ export function createDiagnoser(
   deps: ProbeDeps,
   version: string,
   knownFacts: () => Facts = () => ({}),
+  memory: () => HistoryView | undefined = () => undefined,
 ): () => Promise<DiagnoseReport> {
   const checks = enabledChecks(config.checks);
   let inFlight: Promise<DiagnoseReport> | undefined;
@@ -45,6 +47,7 @@ export function createDiagnoser(
     const t0 = Date.now();
     const outcome = await runCycle(checks, deps, config);
     const results = [...outcome.results.values()];
+    const recent = memory();
     return {
       status: worst(results.map((r) => r.status)),
       version,
@@ -56,6 +59,7 @@ export function createDiagnoser(
       results,
       facts: withKnownIds(outcome.facts, knownFacts()),
       config,
+      ...(recent === undefined ? {} : { recent }),
     };
   };
   return () => {

@@ -65,6 +65,8 @@ export interface Config {
   credentialsWarnSeconds: number;
   credentialsFailSeconds: number;
   diagnoseToken?: string;
+  /** Cycles of verdicts kept per check in memory (status page, /diagnose recent changes). */
+  historyCycles: number;
   /** Also export duration histograms (SPEC §5: opt-in, they multiply the series). */
   metricsHistograms: boolean;
   logLevel: LogLevel;

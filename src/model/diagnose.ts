@@ -1,5 +1,6 @@
 import type { CheckResult, Facts, Status } from './check.ts';
 import type { Config } from './config.ts';
+import type { HistoryView } from './history.ts';
 
 /** One live run of every enabled check, as /diagnose and `s3-health diagnose` report it. */
 export interface DiagnoseReport {
@@ -13,4 +14,6 @@ export interface DiagnoseReport {
   results: CheckResult[];
   facts: Facts;
   config: Config;
+  /** The serving process's memory of recent cycles; absent for a one-off run (`s3-health diagnose`). */
+  recent?: HistoryView;
 }

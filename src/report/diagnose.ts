@@ -10,6 +10,13 @@ import {
 } from '../model/check.ts';
 import type { Config } from '../model/config.ts';
 import type { DiagnoseReport } from '../model/diagnose.ts';
+import {
+  changeClause,
+  clearedFailures,
+  lastedMs,
+  type RecentEntry,
+  recentEntries,
+} from './recent.ts';
 import { type FixBlock, type Remediation, remediate } from './remediation.ts';
 import { scrubSecrets } from './scrub.ts';
 import { maskIfRaw } from './vars.ts';
@@ -87,8 +94,23 @@ function truncate(line: string, width: number): string {
   return line.length <= width ? line : `${line.slice(0, width - 1)}…`;
 }
 
+/**
+ * `PASS now; s3 failed 12:03:41–12:04:02 (s3_access_denied)`: a failure that
+ * has cleared by the time on-call looks is still line 1's news.
+ */
+function clearedLine(r: DiagnoseReport): string | undefined {
+  if (r.status !== 'pass' || r.recent === undefined) return undefined;
+  const cleared = clearedFailures(r.recent, r.results);
+  const newest = cleared[0];
+  if (newest === undefined) return undefined;
+  const more = cleared.length > 1 ? `; ${cleared.length - 1} more under Recent` : '';
+  return truncate(`PASS now; ${changeClause(newest)}${more}`, WIDTH);
+}
+
 function verdictLine(r: DiagnoseReport, top: Finding | undefined): string {
   const label = r.status.toUpperCase();
+  const cleared = clearedLine(r);
+  if (cleared !== undefined) return cleared;
   if (top === undefined) {
     const n = r.results.length;
     const text =
@@ -232,6 +254,42 @@ function factLines(facts: Facts, config: Config): string[] {
   return lines;
 }
 
+const seconds = (n: number): string => `${Math.max(0, Math.round(n / 1000))} s`;
+
+function recentEntryLines(e: RecentEntry, now: number): string[] {
+  const c = e.change;
+  const cycles = `${c.cycles} cycle${c.cycles === 1 ? '' : 's'}`;
+  if (c.to === 'pass') {
+    return [`  ${changeClause(c)} (${cycles})`];
+  }
+  const lasted = `${c.until === undefined ? 'for' : 'lasted'} ${seconds(lastedMs(c, now))}, ${cycles}`;
+  const confirmed = c.confirmed ? '' : ', below the threshold: the verdict did not turn';
+  const lines = wrapProse(`${changeClause(c)}: ${lasted}${confirmed}`, WIDTH, '  ', '    ');
+  if (c.to === 'blocked') return lines;
+  if (e.step !== undefined) lines.push(...errorLines(e.step, '    '));
+  else if (c.detail?.output) lines.push(...field('output', scrubSecrets(c.detail.output), '    '));
+  if (e.fixShownAbove) lines.push('    fix: as for the newer entry above');
+  else if (e.remediation !== undefined) lines.push(...remediationLines(e.remediation, '    '));
+  return lines;
+}
+
+function recentLines(r: DiagnoseReport): string[] {
+  if (r.recent === undefined) return [];
+  const entries = recentEntries(r.recent, r.facts, r.config);
+  const head = `Recent changes (newest first, times UTC; the last ${r.recent.capacity} cycles a check, kept in memory and lost on restart)`;
+  if (entries.length === 0) return ['', ...wrapProse(head, WIDTH), '  none yet'];
+  const now = Date.parse(r.startedAt);
+  const lines = ['', ...wrapProse(head, WIDTH)];
+  let prev: RecentEntry | undefined;
+  for (const e of entries) {
+    // A blank line around each failure, so its fix reads as one block.
+    if (e.change.to !== 'pass' || (prev !== undefined && prev.change.to !== 'pass')) lines.push('');
+    lines.push(...recentEntryLines(e, now));
+    prev = e;
+  }
+  return lines;
+}
+
 /** The on-call report: verdict and first cause on line one, then causes and fixes, then the rest. */
 export function renderDiagnoseText(r: DiagnoseReport): string {
   const top = headline(r);
@@ -258,6 +316,7 @@ export function renderDiagnoseText(r: DiagnoseReport): string {
   }
   const passing = ordered.filter((c) => c.status === 'pass');
   if (passing.length > 0) lines.push('', ...passing.map(passLine));
+  lines.push(...recentLines(r));
   lines.push('', ...factLines(r.facts, r.config));
   return `${lines.map((l) => l.trimEnd()).join('\n')}\n`;
 }
@@ -288,6 +347,33 @@ function scrubObserved(o: Observed): Observed {
   return Object.fromEntries(
     Object.entries(o).map(([k, v]) => [k, typeof v === 'string' ? scrubSecrets(v) : v]),
   );
+}
+
+function recentJson(r: DiagnoseReport): object[] | undefined {
+  if (r.recent === undefined) return undefined;
+  const now = Date.parse(r.startedAt);
+  return recentEntries(r.recent, r.facts, r.config).map((e) => {
+    const c = e.change;
+    const d = c.detail;
+    return {
+      check: c.check,
+      from: c.from,
+      to: c.to,
+      reason: c.reason,
+      since: new Date(c.since).toISOString(),
+      until: c.until === undefined ? undefined : new Date(c.until).toISOString(),
+      lastedMs: lastedMs(c, now),
+      cycles: c.cycles,
+      confirmed: c.confirmed,
+      step: d?.step,
+      stepDurationMs: d?.durationMs,
+      blockedBy: d?.blockedBy,
+      output: d?.output === undefined ? undefined : scrubSecrets(d.output),
+      error: d?.error === undefined ? undefined : errorJson(d.error),
+      observed: d?.observed === undefined ? undefined : scrubObserved(d.observed),
+      remediation: e.remediation === undefined ? undefined : remediationJson(e.remediation),
+    };
+  });
 }
 
 /** The same report for machines; `undefined` fields vanish in JSON.stringify. */
@@ -332,6 +418,7 @@ export function renderDiagnoseJson(r: DiagnoseReport): object {
       accessKeyId: r.facts.accessKeyId === undefined ? undefined : maskIfRaw(r.facts.accessKeyId),
     },
     config: redactConfig(r.config),
+    recent: recentJson(r),
   };
 }
 

@@ -47,6 +47,7 @@ describe('defaults', () => {
       forcePathStyle: false,
       credentialsWarnSeconds: 900,
       credentialsFailSeconds: 300,
+      historyCycles: 360,
       metricsHistograms: false,
       logLevel: 'info',
     });
@@ -185,6 +186,15 @@ const CASES: VarCase[] = [
       ['0', { forcePathStyle: false }],
     ],
     invalid: [['yes'], ['on'], ['2'], ['t']],
+  },
+  {
+    name: 'S3_HEALTH_HISTORY_CYCLES',
+    valid: [
+      ['1', { historyCycles: 1 }],
+      ['360', { historyCycles: 360 }],
+      ['10000', { historyCycles: 10000 }],
+    ],
+    invalid: [['0'], ['10001'], ['1.5'], ['-1'], ['6h']],
   },
   {
     name: 'S3_HEALTH_METRICS_HISTOGRAMS',
