@@ -113,7 +113,7 @@ const ACCOUNT_RE = /^\d{12}$/;
 const ROLE_RE =
   /^(arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|assumed-role)\/[\w+=,.@/-]+|[\w+=,.@-]{1,64})$/;
 /** Memory per check grows with this (about 100 bytes a cycle); 10000 is a week at 60 s. */
-export const MAX_HISTORY_CYCLES = 10_000;
+const MAX_HISTORY_CYCLES = 10_000;
 const TOKEN_RE = /^[\x21-\x7e]{16,256}$/;
 
 function parseStorageUri(r: Reader): { bucket?: string; prefix?: string } {

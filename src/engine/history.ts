@@ -37,12 +37,12 @@ function boundedError(e: ClassifiedError): ClassifiedError {
   return copy;
 }
 
-export function cycleStatusOf(r: CheckResult): CycleStatus {
+function cycleStatusOf(r: CheckResult): CycleStatus {
   return r.reason === 'blocked' ? 'blocked' : r.status;
 }
 
 /** The step that set the check's status, as the report would name it first. */
-export function failureDetailOf(r: CheckResult): FailureDetail | undefined {
+function failureDetailOf(r: CheckResult): FailureDetail | undefined {
   if (r.status === 'pass') return undefined;
   const step =
     r.steps.find((s) => s.error?.reason === r.reason && s.status === r.status) ??

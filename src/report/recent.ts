@@ -14,11 +14,11 @@ export interface RecentEntry {
 }
 
 /** `12:03:41` in UTC: reports say the time zone once, in their heading. */
-export function clock(ms: number): string {
+function clock(ms: number): string {
   return new Date(ms).toISOString().slice(11, 19);
 }
 
-export function verbOf(c: RecentChange): string {
+function verbOf(c: RecentChange): string {
   if (c.to === 'fail') return 'failed';
   if (c.to === 'warn') return 'warned';
   if (c.to === 'blocked') return `blocked by ${c.detail?.blockedBy ?? 'an earlier check'}`;
