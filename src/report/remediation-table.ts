@@ -605,6 +605,8 @@ export const ROWS: Record<Reason, Row> = {
     fix: [
       t('Check the name (from account {accountId}):'),
       sh('aws s3api head-bucket --bucket {bucket} --region {s3Region}'),
+      t('The buckets this account has:'),
+      sh("aws s3api list-buckets --query 'Buckets[].Name' --output text"),
       t('Then correct the bucket in .env.backend:'),
       code('KB_STORAGE_URI=s3://<BUCKET_NAME>/{appPrefix}'),
     ],

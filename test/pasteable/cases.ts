@@ -54,8 +54,8 @@ export interface Render {
 
 interface Variant {
   label: string;
-  /** Runs on ECS, EKS or another container credential source (the platform rows need one). */
-  platform?: boolean;
+  /** The credential platform it runs on (the platform rows need theirs). */
+  platform?: Platform;
   check?: CheckName;
   step?: string;
   env?: Record<string, string>;
@@ -118,13 +118,20 @@ function ownCheck(reason: Reason): CheckName | undefined {
   return OWN_CHECK[reason.split('_')[0] ?? ''];
 }
 
-/** Reasons only a platform credential source (ECS, EKS, IRSA, a container endpoint) raises. */
-const PLATFORM_REASON =
-  /^(container_|pod_identity_|web_identity_|env_container_|env_web_identity_|env_token_file_)/;
+type Platform = 'ecs' | 'eks' | 'irsa' | 'container';
+
+/** Reasons only a platform credential source raises, and which platforms raise them. */
+const PLATFORM_REASONS: [RegExp, Platform[]][] = [
+  [/^(web_identity_|env_web_identity_)/, ['irsa']],
+  [/^pod_identity_/, ['eks']],
+  [/^env_token_file_/, ['eks', 'irsa']],
+  [/^(container_|env_container_)/, ['ecs', 'eks', 'container']],
+];
 
 /** A variant applies where it is realistic: its check raises the reason, its platform has it. */
 function applies(reason: Reason, v: Variant): boolean {
-  if (PLATFORM_REASON.test(reason) && !v.platform) return false;
+  const platforms = PLATFORM_REASONS.find(([re]) => re.test(reason))?.[1];
+  if (platforms && (v.platform === undefined || !platforms.includes(v.platform))) return false;
   const own = ownCheck(reason);
   return v.check === undefined || own === undefined || own === v.check;
 }
@@ -148,6 +155,12 @@ function worldFacts(reason: Reason, world: World, v: Variant): Partial<Facts> {
   }
   if (reason === 'kms_key_disabled') return { kmsKeyId: world.disabledKeyArn };
   if (reason === 'kms_key_pending_deletion') return { kmsKeyId: world.pendingKeyArn };
+  return {};
+}
+
+/** What the failure itself carries when a reason fires (x-amz-bucket-region on a redirect). */
+function worldDetail(reason: Reason, world: World): ErrorDetail {
+  if (reason === 's3_wrong_region') return { bucketRegion: world.region };
   return {};
 }
 
@@ -232,7 +245,7 @@ function variants(world: World): Variant[] {
     { label: 'sts identity', check: 'credentials', step: 'identity' },
     {
       label: 'ecs',
-      platform: true,
+      platform: 'ecs',
       check: 'credentials',
       env: {
         AWS_CONTAINER_CREDENTIALS_RELATIVE_URI:
@@ -243,7 +256,7 @@ function variants(world: World): Variant[] {
     },
     {
       label: 'eks pod identity',
-      platform: true,
+      platform: 'eks',
       check: 'credentials',
       env: podIdentityEnv,
       detail: {
@@ -254,7 +267,7 @@ function variants(world: World): Variant[] {
     },
     {
       label: 'pod identity token file',
-      platform: true,
+      platform: 'eks',
       check: 'environment',
       env: podIdentityEnv,
       detail: {
@@ -266,14 +279,14 @@ function variants(world: World): Variant[] {
     },
     {
       label: 'container endpoint',
-      platform: true,
+      platform: 'container',
       check: 'credentials',
       env: { AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://127.0.0.1:9911/creds' },
       detail: { platform: 'container', url: 'http://127.0.0.1:9911/creds' },
     },
     {
       label: 'malformed credentials',
-      platform: true,
+      platform: 'eks',
       check: 'credentials',
       env: podIdentityEnv,
       error: { code: 'MalformedCredentials', httpStatus: 200 },
@@ -281,7 +294,7 @@ function variants(world: World): Variant[] {
     },
     {
       label: 'irsa',
-      platform: true,
+      platform: 'irsa',
       check: 'credentials',
       step: 'resolve',
       env: irsaEnv,
@@ -294,7 +307,7 @@ function variants(world: World): Variant[] {
     },
     {
       label: 'irsa token file',
-      platform: true,
+      platform: 'irsa',
       check: 'environment',
       env: irsaEnv,
       detail: {
@@ -305,7 +318,7 @@ function variants(world: World): Variant[] {
     },
     {
       label: 'irsa half-configured',
-      platform: true,
+      platform: 'irsa',
       check: 'environment',
       env: { AWS_WEB_IDENTITY_TOKEN_FILE: irsaEnv.AWS_WEB_IDENTITY_TOKEN_FILE },
     },
@@ -325,7 +338,7 @@ function variants(world: World): Variant[] {
     { label: 'profile', check: 'environment', env: { AWS_PROFILE: 'dev' } },
     {
       label: 'container url refused',
-      platform: true,
+      platform: 'container',
       check: 'environment',
       env: { AWS_CONTAINER_CREDENTIALS_FULL_URI: 'http://10.0.12.7:8080/creds' },
       detail: {
@@ -335,7 +348,7 @@ function variants(world: World): Variant[] {
     },
     {
       label: 'container variables conflict',
-      platform: true,
+      platform: 'ecs',
       check: 'environment',
       env: {
         AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2/credentials/7d3c1f0e',
@@ -359,7 +372,7 @@ function variants(world: World): Variant[] {
 function context(reason: Reason, world: World, v: Variant): RemediationContext {
   const check = v.check ?? ownCheck(reason) ?? 's3';
   const step = v.step ?? defaultStep(check);
-  const detail = { ...v.detail };
+  const detail = { ...v.detail, ...worldDetail(reason, world) };
   const error: ClassifiedError = {
     ...(v.named ? { named: v.named } : {}),
     reason,

@@ -69,6 +69,24 @@ describe('fixes are pasteable', () => {
     expect(bad).toEqual([]);
   });
 
+  it('a placeholder outside shell blocks (an env file line) follows the command that finds its value', () => {
+    const bad = renders.flatMap((r) => {
+      const firstShell = r.blocks.findIndex(
+        (b) => b.kind === 'shell' && awsCommands(b.text).length > 0,
+      );
+      return r.blocks
+        .map((b, i) => ({ b, i }))
+        .filter(
+          ({ b, i }) =>
+            b.kind !== 'shell' &&
+            placeholders(b.text).length > 0 &&
+            (firstShell === -1 || firstShell > i),
+        )
+        .map(({ b }) => `${r.reason} [${r.variants.join(', ')}]: ${b.text}`);
+    });
+    expect(bad).toEqual([]);
+  });
+
   it('every aws command sits in a block the tier can run (no aws mixed with docker, kubectl…)', () => {
     const mixed = shellBlocks().filter((b) => awsCommands(b.text).length > 0 && !runnable(b.text));
     expect(mixed).toEqual([]);
