@@ -1,3 +1,4 @@
+import { boardInstanceId } from '../aws/board-asset-tag.ts';
 import { ClientPool, CredentialHolder } from '../aws/clients.ts';
 import { resolveDefaultChain, type WarnLogger } from '../aws/credential-chain.ts';
 import { ImdsClient, imdsEndpoint } from '../aws/imds-client.ts';
@@ -14,6 +15,7 @@ export function createDeps(config: Config, logger: WarnLogger, deep = false): Pr
     holder,
     ownKeys: new OwnKeys(),
     resolveCredentials: () => resolveDefaultChain(config.aws, logger),
+    instanceIdWithoutImds: () => boardInstanceId(),
     leftovers: { swept: deep, since: Date.now() },
     deep,
   };

@@ -10,6 +10,8 @@ export interface ProbeDeps {
   holder: CredentialHolder;
   ownKeys: OwnKeys;
   resolveCredentials: (signal: AbortSignal) => Promise<ResolvedCredentials>;
+  /** The instance id where IMDS gave none (the board asset tag), for the probe prefix. */
+  instanceIdWithoutImds: () => Promise<string | undefined>;
   /** Whether the once-per-process sweep of a predecessor's leftovers has run. */
   leftovers: { swept: boolean; since: number };
   /** Deep mode (/diagnose) collects extra detail a cycle skips. */

@@ -137,10 +137,13 @@ export const s3Check: Check<ProbeDeps> = {
             // The credentials check is off: resolve as the app would.
             ctx.deps.holder.resolved = await ctx.deps.resolveCredentials(ctx.signal);
           }
-          // The imds check ran earlier in this cycle: its instance id names the prefix.
-          ctx.facts.prefix = ctx.deps.ownKeys.pin(
-            ownPrefixFor(ctx.config.prefix, ctx.config.hostname, ctx.facts.instanceId),
-          );
+          // Decided at the first PUT: the imds check ran earlier in this cycle
+          // and named the instance; without IMDS the board asset tag may.
+          if (ctx.deps.ownKeys.ownPrefix === undefined) {
+            const instanceId = ctx.facts.instanceId ?? (await ctx.deps.instanceIdWithoutImds());
+            ctx.deps.ownKeys.pin(ownPrefixFor(ctx.config.prefix, ctx.config.hostname, instanceId));
+          }
+          ctx.facts.prefix = ctx.deps.ownKeys.ownPrefix;
           const key = ctx.deps.ownKeys.next();
           probe.key = key;
           const md5 = contentMd5(probe.body);

@@ -2,6 +2,9 @@
 // (own `<instance-id>/<hostname>/` prefix, own key format, older than any
 // deadline) go, once per process, by version in a versioned bucket.
 import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -13,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type FaultProxy, type ProxyEvent, startFaultProxy } from '../../ground/fault/proxy.ts';
 import { GROUND_IDENTITY, type Ground, startGround } from '../../ground/ground.ts';
 import { adminS3 } from '../../ground/radosgw/info.ts';
+import { boardInstanceId } from '../../src/aws/board-asset-tag.ts';
 import { createDeps } from '../../src/checks/create-deps.ts';
 import { clearEnv, cycle, quiet, summary, useEnv } from '../support/sidecar.ts';
 
@@ -91,15 +95,34 @@ it('deletes a killed run’s own old probe object under PREFIX<instance-id>/<hos
   for (const k of FOREIGN) expect(await sha(ground.bucket, k)).toBe(before.get(k));
 });
 
-it('without an instance id (imds check off, as on ECS/EKS) keys live under PREFIX<hostname>/', async () => {
+it('without an instance id (imds check off, no board asset tag) keys live under PREFIX<hostname>/', async () => {
   const g = await startGround(rgw);
   open.push(g);
   const config = useEnv({ ...g.env, S3_HEALTH_CHECKS: 'credentials,s3' });
   clearEnv(['S3_HEALTH_CHECKS']);
-  const results = await cycle(config, createDeps(config, quiet));
+  const deps = createDeps(config, quiet);
+  deps.instanceIdWithoutImds = () => boardInstanceId(join(tmpdir(), 'no-such-asset-tag'));
+  const results = await cycle(config, deps);
   expect(summary(results).s3).toBe('pass');
   const key = results.get('s3')?.steps.find((s) => s.name === 'put')?.observed.key;
   expect(String(key)).toMatch(/^healthcheck\/test-host\/probe-\d{13}-[0-9a-f]{16}$/);
+});
+
+it('without IMDS (ECS/EKS) the board asset tag names the instance: PREFIX<instance-id>/<hostname>/', async () => {
+  const g = await startGround(rgw);
+  open.push(g);
+  const config = useEnv({ ...g.env, S3_HEALTH_CHECKS: 'credentials,s3' });
+  clearEnv(['S3_HEALTH_CHECKS']);
+  const tag = join(mkdtempSync(join(tmpdir(), 's3h-tag-')), 'board_asset_tag');
+  writeFileSync(tag, 'i-0123456789abcdef0\n');
+  const deps = createDeps(config, quiet);
+  deps.instanceIdWithoutImds = () => boardInstanceId(tag);
+  const results = await cycle(config, deps);
+  expect(summary(results).s3).toBe('pass');
+  const key = results.get('s3')?.steps.find((s) => s.name === 'put')?.observed.key;
+  expect(String(key)).toMatch(
+    /^healthcheck\/i-0123456789abcdef0\/test-host\/probe-\d{13}-[0-9a-f]{16}$/,
+  );
 });
 
 describe('versioned bucket', () => {
