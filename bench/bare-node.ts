@@ -12,9 +12,9 @@ export interface BareNode {
   close(): Promise<void>;
 }
 
-export async function startBareNode(): Promise<BareNode> {
+export async function startBareNode(nodeArgs: string[] = []): Promise<BareNode> {
   const port = await freePort();
-  const proc = spawnNode('bare-node', ['-e', BARE_SERVER, String(port)], baseEnv());
+  const proc = spawnNode('bare-node', [...nodeArgs, '-e', BARE_SERVER, String(port)], baseEnv());
   const url = `http://127.0.0.1:${port}`;
   try {
     await waitFor(

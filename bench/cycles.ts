@@ -6,7 +6,7 @@
 // really retains: the leak test), and one with a capped V8 heap (a
 // deployment option, to show what it does to RSS).
 import { startBareNode } from './bare-node.ts';
-import { gcAndMeasure } from './inspector.ts';
+import { gcAndMeasure, type HeapAfterGc } from './inspector.ts';
 import { type Lane, spawnSidecar, untilFirstVerdict } from './lane.ts';
 import { freePort, rssBytes, sleep } from './procs.ts';
 import { failuresByReason, markUsage, type Sample, sample, type Usage } from './sampling.ts';
@@ -17,6 +17,11 @@ export interface Retained {
   rssBytes: number;
   /** memory of C++ objects bound to JS (Buffers included) */
   externalBytes: number;
+}
+
+export interface Breakdown {
+  rss: number;
+  heap: HeapAfterGc;
 }
 
 export interface CycleRun {
@@ -35,6 +40,8 @@ export interface CycleRun {
   baselineRss: number;
   /** the second sidecar, right after each forced full GC */
   retained: Retained[];
+  /** where RSS goes, after a full GC: the --inspect sidecar at its last measurement, and a bare node */
+  breakdown?: { sidecar: Breakdown; bare: Breakdown };
   /** the third sidecar, with a capped heap */
   capped: { nodeArgs: string[]; cycles: number; finalRss: number };
 }
@@ -66,10 +73,15 @@ async function leftAlone(lane: Lane, opts: Opts, nodeArgs: string[] = []) {
   }
 }
 
-async function collected(lane: Lane, opts: Opts, every: number): Promise<Retained[]> {
+async function collected(
+  lane: Lane,
+  opts: Opts,
+  every: number,
+): Promise<{ retained: Retained[]; last?: Breakdown }> {
   const inspectPort = await freePort();
   const s = await spawnSidecar(lane, { ...opts, nodeArgs: [`--inspect=127.0.0.1:${inspectPort}`] });
   const out: Retained[] = [];
+  let last: Breakdown | undefined;
   try {
     await untilFirstVerdict(s);
     const deadline = performance.now() + opts.maxMs;
@@ -79,23 +91,37 @@ async function collected(lane: Lane, opts: Opts, every: number): Promise<Retaine
       const { cycles } = await sample(s, 0);
       if (cycles >= next) {
         const heap = await gcAndMeasure(inspectPort);
+        const rss = rssBytes(s.proc.pid);
+        last = { rss, heap };
         out.push({
           cycles,
           heapBytes: heap.usedBytes,
-          rssBytes: rssBytes(s.proc.pid),
+          rssBytes: rss,
           externalBytes: heap.external,
         });
         next += every;
       }
       if (cycles >= opts.targetCycles || performance.now() > deadline) break;
     }
-    return out;
+    return { retained: out, ...(last ? { last } : {}) };
   } finally {
     await s.close();
   }
 }
 
 export const CAP_ARGS = ['--max-old-space-size=32'];
+
+/** A bare node process measured the way the --inspect sidecar is: inspector on, after a full GC. */
+async function bareBreakdown(): Promise<Breakdown> {
+  const port = await freePort();
+  const bare = await startBareNode([`--inspect=127.0.0.1:${port}`]);
+  try {
+    const heap = await gcAndMeasure(port);
+    return { rss: rssBytes(bare.proc.pid), heap };
+  } finally {
+    await bare.close();
+  }
+}
 
 export async function runCycles(
   lane: Lane,
@@ -105,7 +131,7 @@ export async function runCycles(
 ): Promise<CycleRun> {
   const baseline = await startBareNode();
   try {
-    const [alone, retained, capped] = await Promise.all([
+    const [alone, gc, capped] = await Promise.all([
       leftAlone(lane, opts),
       collected(gcLane, opts, 100),
       leftAlone(capLane, opts, CAP_ARGS),
@@ -125,7 +151,8 @@ export async function runCycles(
       failures: alone.failures,
       finalRss: last.rss,
       baselineRss: rssBytes(baseline.proc.pid),
-      retained,
+      retained: gc.retained,
+      ...(gc.last ? { breakdown: { sidecar: gc.last, bare: await bareBreakdown() } } : {}),
       capped: {
         nodeArgs: CAP_ARGS,
         cycles: cappedLast?.cycles ?? Number.NaN,

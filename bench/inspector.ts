@@ -20,6 +20,8 @@ export interface HeapAfterGc {
   /** process.memoryUsage() in the child, right after the GC: where RSS outside the heap goes */
   external: number;
   arrayBuffers: number;
+  /** V8's heap spaces (v8.getHeapSpaceStatistics space_size), by name: what the heap holds pages for */
+  spaces: Record<string, number>;
 }
 
 export async function gcAndMeasure(inspectPort: number): Promise<HeapAfterGc> {
@@ -60,6 +62,16 @@ export async function gcAndMeasure(inspectPort: number): Promise<HeapAfterGc> {
       expression: 'JSON.stringify(process.memoryUsage())',
       returnByValue: true,
     });
+    const sp = await call('Runtime.evaluate', {
+      expression:
+        "JSON.stringify(Object.fromEntries(process.getBuiltinModule('node:v8').getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size])))",
+      returnByValue: true,
+    });
+    const spValue = sp.result?.result?.value;
+    const spaces = (typeof spValue === 'string' ? JSON.parse(spValue) : {}) as Record<
+      string,
+      number
+    >;
     const value = mem.result?.result?.value;
     const m = (typeof value === 'string' ? JSON.parse(value) : {}) as {
       external?: number;
@@ -70,6 +82,7 @@ export async function gcAndMeasure(inspectPort: number): Promise<HeapAfterGc> {
       totalBytes: usage.result?.totalSize ?? Number.NaN,
       external: m.external ?? Number.NaN,
       arrayBuffers: m.arrayBuffers ?? Number.NaN,
+      spaces,
     };
   } finally {
     ws.close();

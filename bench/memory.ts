@@ -1,7 +1,7 @@
 // Item 2: RSS idle and after 1,000 cycles against the bare baseline process,
 // and whether heap or RSS grow with cycles.
 import { totalmem } from 'node:os';
-import type { CycleRun } from './cycles.ts';
+import type { Breakdown, CycleRun } from './cycles.ts';
 import type { IdleRun } from './idle.ts';
 import { type Section, table } from './report.ts';
 import { fmt, mib, ratio, slope } from './stats.ts';
@@ -10,6 +10,42 @@ import { fmt, mib, ratio, slope } from './stats.ts';
 const RSS_TARGET = 2.0;
 /** "no growth": under 1 KiB per cycle, i.e. < 1 MiB over the 1,000 cycles. */
 const FLAT_BYTES_PER_CYCLE = 1024;
+
+const SPACES: [string, string][] = [
+  ['old_space', 'old space: long-lived objects (loaded modules, their closures and data)'],
+  ['new_space', "new space: the young generation's semi-spaces"],
+  ['code_space', 'code space: compiled machine code'],
+  ['trusted_space', 'trusted space: bytecode and other trusted objects'],
+  ['large_object_space', 'large objects'],
+];
+
+/** Where RSS goes after a full GC, sidecar next to a bare node, both with an inspector attached. */
+function breakdownTable(b: { sidecar: Breakdown; bare: Breakdown }): string {
+  const heapTotal = (x: Breakdown) => Object.values(x.heap.spaces).reduce((a, v) => a + v, 0);
+  const named = new Set(SPACES.map(([k]) => k));
+  const otherSpaces = (x: Breakdown) =>
+    Object.entries(x.heap.spaces)
+      .filter(([k]) => !named.has(k))
+      .reduce((a, [, v]) => a + v, 0);
+  const rest = (x: Breakdown) => x.rss - heapTotal(x) - x.heap.external;
+  const row = (label: string, f: (x: Breakdown) => number) => [
+    label,
+    mib(f(b.sidecar)),
+    mib(f(b.bare)),
+    mib(f(b.sidecar) - f(b.bare)),
+  ];
+  return table(
+    ['after a full GC', 'sidecar', 'bare node', 'difference'],
+    [
+      row('**RSS**', (x) => x.rss),
+      row('V8 heap pages, all spaces', heapTotal),
+      ...SPACES.map(([k, label]) => row(`  ${label}`, (x) => x.heap.spaces[k] ?? 0)),
+      row('  other spaces', otherSpaces),
+      row('external: Buffers, strings and C++ objects outside the heap', (x) => x.heap.external),
+      row('the rest: native code and data of node and V8, malloc, stacks', rest),
+    ],
+  );
+}
 
 export function memorySection(run: CycleRun, idle: IdleRun): Section {
   // The first fifth is warm-up (JIT, lazily loaded SDK modules, pools filling).
@@ -130,7 +166,15 @@ ${table(
   ],
 )}
 
-"No growth" is taken as under ${FLAT_BYTES_PER_CYCLE} bytes a cycle (under 1 MiB over 1,000 cycles): retained heap ${heapFlat ? 'met' : '**not met**'}, RSS after full GCs ${rssFlat ? 'met' : '**not met**'}. The left-alone figures grow because V8 collects the old generation lazily while memory is plentiful (${mib(totalmem())} here): each cycle leaves garbage behind and a full collection reclaims it. Failed checks in the left-alone run (the short timeout of ${run.timeoutSeconds} s on a loaded machine): ${
+${
+  run.breakdown
+    ? `Where the memory goes, after the last full GC of the --inspect sidecar, next to a bare node process started with --inspect and measured the same way (\`v8.getHeapSpaceStatistics()\` and \`process.memoryUsage()\` through the inspector, RSS from /proc):
+
+${breakdownTable(run.breakdown)}
+
+`
+    : ''
+}"No growth" is taken as under ${FLAT_BYTES_PER_CYCLE} bytes a cycle (under 1 MiB over 1,000 cycles): retained heap ${heapFlat ? 'met' : '**not met**'}, RSS after full GCs ${rssFlat ? 'met' : '**not met**'}. The left-alone figures grow because V8 collects the old generation lazily while memory is plentiful (${mib(totalmem())} here): each cycle leaves garbage behind and a full collection reclaims it. Failed checks in the left-alone run (the short timeout of ${run.timeoutSeconds} s on a loaded machine): ${
     Object.entries(run.failures)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ') || 'none'
