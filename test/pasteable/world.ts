@@ -160,9 +160,24 @@ export async function startMoto(): Promise<Moto> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   let output = '';
-  const proc = spawn(peers.motoServer, ['-H', '127.0.0.1', '-p', String(port)], {
+  // A guard shell owns moto_server: SIGTERM to it stops moto by pid, and it
+  // stops moto itself when this process dies without running exit hooks.
+  const guard = [
+    '"$MOTO" -H 127.0.0.1 -p "$PORT" & moto=$!',
+    'trap \'kill "$moto" 2>/dev/null; exit 0\' TERM',
+    'while kill -0 "$OWNER" 2>/dev/null && kill -0 "$moto" 2>/dev/null; do sleep 1; done',
+    'kill "$moto" 2>/dev/null',
+  ].join('\n');
+  const proc = spawn('bash', ['-c', guard], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '', HOME: home, LANG: 'C.UTF-8' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
+      LANG: 'C.UTF-8',
+      MOTO: peers.motoServer,
+      PORT: String(port),
+      OWNER: String(process.pid),
+    },
   });
   const keep = (b: Buffer) => {
     output = (output + b.toString()).slice(-4000);
