@@ -2,9 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createDeps } from './checks/create-deps.ts';
 import { enabledChecks } from './checks/index.ts';
+import { diagnoseSpacingMs } from './config/bounds.ts';
+import { DiagnoseGate } from './engine/diagnose-gate.ts';
 import { createDiagnoser } from './engine/diagnose-run.ts';
 import { Scheduler } from './engine/scheduler.ts';
 import { HealthStore } from './engine/store.ts';
+import { auditTo } from './http/audit.ts';
 import { buildServer } from './http/server.ts';
 import { Metrics } from './metrics.ts';
 import type { Config } from './model/config.ts';
@@ -51,23 +54,38 @@ export function createService(config: Config, logger: Logger, version: string): 
       ),
     onError: (err) => logger.error({ err }, 'probe cycle crashed'),
   });
-  const diagnose = createDiagnoser(
-    config,
-    createDeps(config, sdkLog, true),
-    version,
-    () => store.facts,
-    () => store.history(),
+  const diagnoseDeps = createDeps(config, sdkLog, true);
+  const gate = new DiagnoseGate(
+    createDiagnoser(
+      config,
+      diagnoseDeps,
+      version,
+      () => store.facts,
+      () => store.history(),
+    ),
+    diagnoseSpacingMs(config),
   );
   const app = buildServer(
-    { config, store, metrics, version, startedAt: Date.now(), diagnose },
+    {
+      config,
+      store,
+      metrics,
+      version,
+      startedAt: Date.now(),
+      diagnose: () => gate.ask(),
+      audit: auditTo(logger),
+    },
     logger,
   );
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      await scheduler.stop();
+      // The cycle and a /diagnose run in flight are aborted alike; each
+      // deletes its probe object before its promise settles.
+      await Promise.all([scheduler.stop(), gate.stop()]);
       await app.close();
       deps.clients.destroy();
+      diagnoseDeps.clients.destroy();
     })();
     return stopping;
   };

@@ -38,3 +38,8 @@ export function shutdownDeadlineMs(c: Pick<Config, 'timeoutMs'>): number {
 export function diagnoseDeadlineMs(c: Pick<Config, 'timeoutMs' | 'checks'>): number {
   return c.timeoutMs * c.checks.length;
 }
+
+/** Live /diagnose runs start at least this far apart; callers in between get the last report. */
+export function diagnoseSpacingMs(c: Pick<Config, 'diagnoseMinIntervalSeconds'>): number {
+  return Math.round(c.diagnoseMinIntervalSeconds * 1000);
+}

@@ -337,6 +337,12 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
     VARIABLES.S3_HEALTH_HISTORY_CYCLES.default,
     { integer: true, min: 1, max: MAX_HISTORY_CYCLES, unit: 'cycles' },
   );
+  const diagnoseMinIntervalSeconds = r.number(
+    'S3_HEALTH_DIAGNOSE_MIN_INTERVAL_SECONDS',
+    VARIABLES.S3_HEALTH_DIAGNOSE_MIN_INTERVAL_SECONDS.default,
+    // At least a second: below that the spacing would not bound what callers cost S3.
+    { min: 1, max: 3600, unit: 'seconds' },
+  );
   const metricsHistograms = r.bool(
     'S3_HEALTH_METRICS_HISTOGRAMS',
     VARIABLES.S3_HEALTH_METRICS_HISTOGRAMS.default,
@@ -379,6 +385,7 @@ export function parseConfig(env: Env, hostname: string = osHostname()): ParseRes
       credentialsFailSeconds,
       diagnoseToken,
       historyCycles,
+      diagnoseMinIntervalSeconds,
       metricsHistograms,
       logLevel,
       aws,

@@ -96,7 +96,14 @@ export const VARIABLES = {
   S3_HEALTH_DIAGNOSE_TOKEN: {
     field: 'diagnoseToken',
     default: undefined,
-    meaning: 'when set, `/diagnose` requires it (`Authorization: Bearer <token>`)',
+    meaning:
+      'when set, `/diagnose` requires it (`Authorization: Bearer <token>`, or HTTP Basic with the token as password so a browser can log in), and `/`, `?verbose` show no identity or fixes without it',
+  },
+  S3_HEALTH_DIAGNOSE_MIN_INTERVAL_SECONDS: {
+    field: 'diagnoseMinIntervalSeconds',
+    default: 10,
+    meaning:
+      'at most one live `/diagnose` run per this many seconds; callers in between get the last live report, marked with its age',
   },
   S3_HEALTH_HISTORY_CYCLES: {
     field: 'historyCycles',

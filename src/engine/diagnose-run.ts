@@ -31,8 +31,9 @@ function hitDeadline(results: Iterable<CheckResult>): boolean {
 }
 
 /**
- * A live run of every enabled check, shared by concurrent callers: ten
- * engineers curling /diagnose during an incident cost one run, not ten.
+ * One live run of every enabled check. A run aborted by `signal` (shutdown)
+ * ends like an aborted cycle: its probe object is deleted before it returns.
+ * Sharing and spacing between callers are the DiagnoseGate's job.
  */
 export function createDiagnoser(
   config: Config,
@@ -40,12 +41,11 @@ export function createDiagnoser(
   version: string,
   knownFacts: () => Facts = () => ({}),
   memory: () => HistoryView | undefined = () => undefined,
-): () => Promise<DiagnoseReport> {
+): (signal?: AbortSignal) => Promise<DiagnoseReport> {
   const checks = enabledChecks(config.checks);
-  let inFlight: Promise<DiagnoseReport> | undefined;
-  const run = async (): Promise<DiagnoseReport> => {
+  return async (signal) => {
     const t0 = Date.now();
-    const outcome = await runCycle(checks, deps, config);
+    const outcome = await runCycle(checks, deps, config, signal);
     const results = [...outcome.results.values()];
     const recent = memory();
     return {
@@ -61,11 +61,5 @@ export function createDiagnoser(
       config,
       ...(recent === undefined ? {} : { recent }),
     };
-  };
-  return () => {
-    inFlight ??= run().finally(() => {
-      inFlight = undefined;
-    });
-    return inFlight;
   };
 }

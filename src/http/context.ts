@@ -1,7 +1,9 @@
+import type { GateAnswer } from '../engine/diagnose-gate.ts';
 import type { HealthStore } from '../engine/store.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Config } from '../model/config.ts';
 import type { DiagnoseReport } from '../model/diagnose.ts';
+import type { Audit } from './audit.ts';
 
 /** What every route plugin is given: read-only views, never a way to wait on AWS (but /diagnose). */
 export interface AppContext {
@@ -10,6 +12,8 @@ export interface AppContext {
   metrics: Metrics;
   version: string;
   startedAt: number;
-  /** Runs every check live; concurrent callers share one run. */
-  diagnose: () => Promise<DiagnoseReport>;
+  /** A live run of every check, or the last one's report within the spacing window. */
+  diagnose: () => Promise<GateAnswer<DiagnoseReport>>;
+  /** One log line per /diagnose call and per refused request. */
+  audit: Audit;
 }

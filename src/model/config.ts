@@ -67,6 +67,8 @@ export interface Config {
   diagnoseToken?: string;
   /** Cycles of verdicts kept per check in memory (status page, /diagnose recent changes). */
   historyCycles: number;
+  /** Live /diagnose runs start at least this far apart (S3_HEALTH_DIAGNOSE_MIN_INTERVAL_SECONDS). */
+  diagnoseMinIntervalSeconds: number;
   /** Also export duration histograms (SPEC §5: opt-in, they multiply the series). */
   metricsHistograms: boolean;
   logLevel: LogLevel;

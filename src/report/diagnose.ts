@@ -290,10 +290,25 @@ function recentLines(r: DiagnoseReport): string[] {
   return lines;
 }
 
+/** How a report handed out again within the /diagnose spacing window is marked. */
+export interface Delivery {
+  /** Whole seconds since the cached run finished; absent for a live run. */
+  cachedAgeSeconds?: number;
+}
+
+function cachedLine(r: DiagnoseReport, age: number): string {
+  const every = r.config.diagnoseMinIntervalSeconds;
+  return truncate(`cached: measured ${age} s ago (live runs at most once per ${every} s)`, WIDTH);
+}
+
 /** The on-call report: verdict and first cause on line one, then causes and fixes, then the rest. */
-export function renderDiagnoseText(r: DiagnoseReport): string {
+export function renderDiagnoseText(r: DiagnoseReport, delivery: Delivery = {}): string {
   const top = headline(r);
   const lines = [verdictLine(r, top)];
+  // Line 2, where a glance after the verdict lands: this is not a fresh measurement.
+  if (delivery.cachedAgeSeconds !== undefined) {
+    lines.push(cachedLine(r, delivery.cachedAgeSeconds));
+  }
   lines.push(
     ...wrapProse(
       `s3-health ${r.version} on ${r.serviceId} at ${r.startedAt}, ${ms(r.durationMs)} of ${ms(r.deadlineMs)}`,
@@ -377,11 +392,12 @@ function recentJson(r: DiagnoseReport): object[] | undefined {
 }
 
 /** The same report for machines; `undefined` fields vanish in JSON.stringify. */
-export function renderDiagnoseJson(r: DiagnoseReport): object {
+export function renderDiagnoseJson(r: DiagnoseReport, delivery: Delivery = {}): object {
   const top = headline(r);
   return {
     status: r.status,
     summary: verdictLine(r, top),
+    cachedAgeSeconds: delivery.cachedAgeSeconds,
     version: r.version,
     serviceId: r.serviceId,
     startedAt: r.startedAt,

@@ -49,6 +49,7 @@ describe('defaults', () => {
       credentialsFailSeconds: 300,
       historyCycles: 360,
       metricsHistograms: false,
+      diagnoseMinIntervalSeconds: 10,
       logLevel: 'info',
     });
     for (const unset of ['sse', 'kmsKeyId', 'expectedAccount', 'expectedRole', 'diagnoseToken']) {
@@ -253,6 +254,16 @@ const CASES: VarCase[] = [
       ['token with spaces inside'],
       ['tökentökentöken!'],
     ],
+  },
+  {
+    name: 'S3_HEALTH_DIAGNOSE_MIN_INTERVAL_SECONDS',
+    valid: [
+      ['1', { diagnoseMinIntervalSeconds: 1 }],
+      ['2.5', { diagnoseMinIntervalSeconds: 2.5 }],
+      ['3600', { diagnoseMinIntervalSeconds: 3600 }],
+    ],
+    // 0 would let callers drive S3 as fast as they ask (SPEC §8).
+    invalid: [['0'], ['0.5'], ['3601'], ['-10'], ['10s'], ['ten']],
   },
   {
     name: 'S3_HEALTH_LOG_LEVEL',

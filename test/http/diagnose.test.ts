@@ -4,7 +4,7 @@
 // scan over every output the service has.
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { GROUND_IDENTITY, type Ground, startGround } from '../../ground/ground.ts';
 import { denyActions } from '../../ground/radosgw/info.ts';
 import { createService, type Service } from '../../src/service.ts';
@@ -25,12 +25,14 @@ interface Running {
 const TIMEOUT_MS = 2000;
 /** environment (always runs) + the default S3_HEALTH_CHECKS=imds,credentials,s3 (SPEC). */
 const CHECKS = 4;
+/** S3_HEALTH_DIAGNOSE_MIN_INTERVAL_SECONDS where a test needs several live runs. */
+const SPACING_S = 1;
 
 async function serve(env: Record<string, string>): Promise<Running> {
   const config = useEnv({
-    ...env,
     S3_HEALTH_TIMEOUT_SECONDS: String(TIMEOUT_MS / 1000),
     S3_HEALTH_INTERVAL_SECONDS: '60',
+    ...env,
   });
   const sink = new Writable({
     write(chunk: Buffer, _e, cb) {
@@ -74,6 +76,7 @@ afterAll(async () => {
   const all = logs.join('');
   expect(secrets.size).toBeGreaterThan(0);
   for (const s of secrets) expect(all.includes(s), 'a secret reached the logs').toBe(false);
+  expect(all.includes(TOKEN), 'the diagnose token reached the logs').toBe(false);
 });
 
 const { instanceId, region, roleName, accountId } = GROUND_IDENTITY;
@@ -215,12 +218,18 @@ it('ids learned by earlier cycles fill a report whose run could not learn them',
 describe('the endpoint itself', () => {
   let r: Running;
   beforeAll(async () => {
-    r = await serve({ ...ground.env, S3_HEALTH_DIAGNOSE_TOKEN: TOKEN });
+    r = await serve({
+      ...ground.env,
+      S3_HEALTH_DIAGNOSE_TOKEN: TOKEN,
+      S3_HEALTH_DIAGNOSE_MIN_INTERVAL_SECONDS: String(SPACING_S),
+    });
   });
   afterAll(async () => {
-    clearEnv(['S3_HEALTH_DIAGNOSE_TOKEN']);
+    clearEnv(['S3_HEALTH_DIAGNOSE_TOKEN', 'S3_HEALTH_DIAGNOSE_MIN_INTERVAL_SECONDS']);
     await r.svc.stop();
   });
+  // Live runs are spaced: a test that needs one waits out the window first.
+  beforeEach(() => new Promise((ok) => setTimeout(ok, SPACING_S * 1000 + 50)));
 
   it('needs the bearer token when one is configured', async () => {
     expect((await fetch(`${r.url}/diagnose`)).status).toBe(401);
@@ -307,6 +316,169 @@ describe('the endpoint itself', () => {
     for (const body of bodies) {
       for (const s of secrets) expect(body.includes(s)).toBe(false);
       expect(body.includes(TOKEN)).toBe(false);
+    }
+  });
+});
+
+/** The audit lines (one per /diagnose call or refusal) logged since `from`. */
+function auditLines(
+  from: number,
+): { remote: string; status: number; delivery: string; durationMs: number }[] {
+  return logs
+    .slice(from)
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          audit?: string;
+          remote: string;
+          status: number;
+          delivery: string;
+          durationMs: number;
+        },
+    )
+    .filter((l) => l.audit === '/diagnose');
+}
+
+describe('spacing: at most one live run per S3_HEALTH_DIAGNOSE_MIN_INTERVAL_SECONDS', () => {
+  const WINDOW_S = 3;
+  let r: Running;
+  beforeAll(async () => {
+    r = await serve({ ...ground.env, S3_HEALTH_DIAGNOSE_MIN_INTERVAL_SECONDS: String(WINDOW_S) });
+  });
+  afterAll(async () => {
+    clearEnv(['S3_HEALTH_DIAGNOSE_MIN_INTERVAL_SECONDS']);
+    await r.svc.stop();
+  });
+
+  it('callers inside the window get the last live report with its age; one run at IMDS', async () => {
+    ground.imds.resetCounters();
+    const from = logs.length;
+    const t0 = Date.now();
+    const first = await fetch(`${r.url}/diagnose`);
+    const live = await first.text();
+    expect(first.status).toBe(200);
+    expect(first.headers.get('age')).toBeNull();
+    expect(live.split('\n')[1]).not.toMatch(/^cached/);
+    // Back to back for the rest of the window (less a margin for the last call).
+    const texts: Response[] = [];
+    const jsons: Response[] = [];
+    while (Date.now() - t0 < WINDOW_S * 1000 - 800) {
+      texts.push(await fetch(`${r.url}/diagnose`));
+      jsons.push(await fetch(`${r.url}/diagnose?format=json`));
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    expect(texts.length).toBeGreaterThan(3);
+    for (const res of texts) {
+      expect(res.status).toBe(200);
+      const age = Number(res.headers.get('age'));
+      expect(Number.isInteger(age) && age >= 0 && age < WINDOW_S).toBe(true);
+      const lines = (await res.text()).split('\n');
+      expect(lines[0]).toBe(live.split('\n')[0]);
+      expect(lines[1]).toBe(
+        `cached: measured ${age} s ago (live runs at most once per ${WINDOW_S} s)`,
+      );
+    }
+    for (const res of jsons) {
+      const doc = (await res.json()) as { cachedAgeSeconds?: number; startedAt: string };
+      expect(doc.cachedAgeSeconds).toBe(Number(res.headers.get('age')));
+    }
+    // One live run: IMDS saw one instance-id request, not one a call.
+    expect(ground.imds.counters().byPath['/latest/meta-data/instance-id']).toBe(1);
+    const audit = auditLines(from);
+    expect(audit).toHaveLength(1 + texts.length + jsons.length);
+    expect(audit[0]).toMatchObject({ remote: '127.0.0.1', status: 200, delivery: 'live' });
+    expect(audit.slice(1).every((a) => a.delivery === 'cached' && a.status === 200)).toBe(true);
+    for (const a of audit) expect(a.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('after the window the next call runs live again', async () => {
+    await new Promise((ok) => setTimeout(ok, WINDOW_S * 1000));
+    ground.imds.resetCounters();
+    const res = await fetch(`${r.url}/diagnose?format=json`);
+    const doc = (await res.json()) as { cachedAgeSeconds?: number };
+    expect(res.headers.get('age')).toBeNull();
+    expect(doc.cachedAgeSeconds).toBeUndefined();
+    expect(ground.imds.counters().byPath['/latest/meta-data/instance-id']).toBe(1);
+  });
+});
+
+describe('with a token set: audit of refusals, no identity without it', () => {
+  let r: Running;
+  beforeAll(async () => {
+    r = await serve({
+      ...ground.env,
+      S3_HEALTH_DIAGNOSE_TOKEN: TOKEN,
+      S3_HEALTH_INTERVAL_SECONDS: '2',
+    });
+    r.svc.scheduler.start();
+    while (r.svc.store.cycles < 1) await new Promise((x) => setTimeout(x, 20));
+  });
+  afterAll(async () => {
+    clearEnv(['S3_HEALTH_DIAGNOSE_TOKEN', 'S3_HEALTH_INTERVAL_SECONDS']);
+    await r.svc.stop();
+  });
+
+  it('every 401 is one audit line, without the token', async () => {
+    const from = logs.length;
+    await fetch(`${r.url}/diagnose`);
+    await fetch(`${r.url}/diagnose`, { headers: { authorization: `Bearer ${TOKEN}x` } });
+    const audit = auditLines(from);
+    expect(audit).toHaveLength(2);
+    for (const a of audit)
+      expect(a).toMatchObject({ status: 401, delivery: 'unauthorised', remote: '127.0.0.1' });
+    expect(logs.slice(from).join('')).not.toContain(TOKEN);
+  });
+
+  const ids = [instanceId, accountId, roleName];
+
+  it('/ shows verdicts and reasons but no identity and no step detail without the token', async () => {
+    const res = await fetch(`${r.url}/`);
+    const body = await res.text();
+    for (const id of ids) expect(body, id).not.toContain(id);
+    const doc = JSON.parse(body) as Record<string, unknown> & { health: { status: string } };
+    expect(doc.health.status).toBe('pass');
+    expect(doc).not.toHaveProperty('lastResults');
+    expect(doc.identity).toMatch(/hidden/);
+    const basic = `Basic ${Buffer.from(`x:${TOKEN}`).toString('base64')}`;
+    for (const authorization of [`Bearer ${TOKEN}`, basic]) {
+      const full = await (await fetch(`${r.url}/`, { headers: { authorization } })).text();
+      for (const id of ids) expect(full, id).toContain(id);
+      expect(JSON.parse(full)).toHaveProperty('lastResults');
+    }
+  });
+
+  it('?verbose and /healthz name the reason but not the account, role or instance', async () => {
+    // A wrong role: the check's output names the caller's ARN (account, role, instance).
+    const w = await serve({
+      ...ground.env,
+      S3_HEALTH_DIAGNOSE_TOKEN: TOKEN,
+      S3_HEALTH_EXPECTED_ROLE: 'some-other-role',
+    });
+    try {
+      w.svc.scheduler.start();
+      const auth = { authorization: `Bearer ${TOKEN}` };
+      const deadline = Date.now() + 15_000;
+      let withToken = '';
+      while (Date.now() < deadline && !withToken.includes('credentials_wrong_role')) {
+        await new Promise((x) => setTimeout(x, 100));
+        withToken = await (await fetch(`${w.url}/healthz?verbose`, { headers: auth })).text();
+      }
+      // The token shows what the output names ...
+      expect(withToken).toContain(
+        `arn:aws:sts::${accountId}:assumed-role/${roleName}/${instanceId}`,
+      );
+      // ... and without it the same verdicts and reasons, the ids replaced.
+      const verbose = await (await fetch(`${w.url}/healthz?verbose`)).text();
+      const json = await (await fetch(`${w.url}/healthz`)).text();
+      expect(verbose).toContain('[-]credentials failed: credentials_wrong_role (');
+      expect(verbose).toContain('caller is <ARN>, expected role <ROLE_NAME>');
+      expect(json).toContain('credentials_wrong_role');
+      for (const body of [verbose, json]) {
+        for (const id of [...ids, 'some-other-role']) expect(body, id).not.toContain(id);
+      }
+    } finally {
+      clearEnv(['S3_HEALTH_EXPECTED_ROLE']);
+      await w.svc.stop();
     }
   });
 });

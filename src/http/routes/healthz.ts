@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { CHECK_NAMES, type CheckName } from '../../model/check.ts';
 import { healthDocument, httpStatusFor, verboseText } from '../../report/health.ts';
+import { hideIdentity } from '../../report/identity.ts';
+import { accessFor, maySeeIdentity } from '../auth.ts';
 import type { AppContext } from '../context.ts';
 
 interface Query {
@@ -19,21 +21,23 @@ export const healthzRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) =>
   // rendered at most once per cycle and second, however often it is asked for.
   const cache = new Map<string, { status: 200 | 503; body: string }>();
   let cacheKey = '';
-  const render = (only: CheckName | undefined, verbose: boolean) => {
+  const render = (only: CheckName | undefined, verbose: boolean, full: boolean) => {
     const now = Date.now();
     const key = `${ctx.store.cycles}:${Math.floor(now / 1000)}`;
     if (key !== cacheKey) {
       cache.clear();
       cacheKey = key;
     }
-    const entry = `${only ?? ''}:${verbose}`;
+    const entry = `${only ?? ''}:${verbose}:${full}`;
     let hit = cache.get(entry);
     if (hit === undefined) {
       const snap = ctx.store.snapshot(now);
       const doc = healthDocument(snap, meta, only);
+      const body = verbose ? verboseText(snap, only) : JSON.stringify(doc);
       hit = {
         status: httpStatusFor(doc.status),
-        body: verbose ? verboseText(snap, only) : JSON.stringify(doc),
+        // Error texts name the account, role or instance; without the token they are replaced.
+        body: full ? body : hideIdentity(body, snap.facts, ctx.config),
       };
       cache.set(entry, hit);
     }
@@ -41,9 +45,13 @@ export const healthzRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) =>
   };
 
   const answer = (only: CheckName | undefined) => {
-    return async (req: { query: unknown }, reply: import('fastify').FastifyReply) => {
+    return async (
+      req: { query: unknown; headers: import('node:http').IncomingHttpHeaders },
+      reply: import('fastify').FastifyReply,
+    ) => {
       const verbose = wantsVerbose(req.query as Query);
-      const { status, body } = render(only, verbose);
+      const full = maySeeIdentity(accessFor(req.headers, ctx.config.diagnoseToken));
+      const { status, body } = render(only, verbose, full);
       reply.code(status).header('cache-control', 'no-store');
       return reply
         .type(verbose ? 'text/plain; charset=utf-8' : 'application/health+json')

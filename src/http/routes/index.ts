@@ -1,13 +1,17 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { redactConfig } from '../../config/redact.ts';
 import { healthDocument } from '../../report/health.ts';
+import { hideIdentity, publicFacts } from '../../report/identity.ts';
+import { accessFor, maySeeIdentity } from '../auth.ts';
 import type { AppContext } from '../context.ts';
 
 /** What runs here: version, redacted config, endpoints, the last results. */
 export const indexRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
-  app.get('/', async (_req, reply) => {
+  app.get('/', async (req, reply) => {
     const snap = ctx.store.snapshot();
-    return reply.type('application/json').send({
+    const full = maySeeIdentity(accessFor(req.headers, ctx.config.diagnoseToken));
+    const config = redactConfig(ctx.config);
+    const body = {
       name: 's3-health',
       version: ctx.version,
       node: process.version,
@@ -23,9 +27,29 @@ export const indexRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
         '/diagnose': 'runs every check now; cause and fix (?format=json)',
       },
       health: healthDocument(snap, { version: ctx.version, serviceId: ctx.config.hostname }),
-      facts: snap.facts,
-      lastResults: Object.fromEntries(snap.checks.map((c) => [c.name, c.state.last ?? null])),
-      config: redactConfig(ctx.config),
-    });
+      ...(full
+        ? {
+            facts: snap.facts,
+            lastResults: Object.fromEntries(snap.checks.map((c) => [c.name, c.state.last ?? null])),
+            config,
+          }
+        : {
+            // Verdicts and reasons only: the step results carry ids in their
+            // errors and observations; the token shows them.
+            identity: 'hidden: present S3_HEALTH_DIAGNOSE_TOKEN (Bearer or Basic) to see it',
+            facts: publicFacts(snap.facts),
+            config: {
+              checks: config.checks,
+              intervalSeconds: config.intervalSeconds,
+              timeoutSeconds: config.timeoutSeconds,
+              diagnoseTokenSet: true,
+              diagnoseMinIntervalSeconds: config.diagnoseMinIntervalSeconds,
+            },
+          }),
+    };
+    const text = JSON.stringify(body);
+    return reply
+      .type('application/json')
+      .send(full ? text : hideIdentity(text, snap.facts, ctx.config));
   });
 };
