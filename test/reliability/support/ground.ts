@@ -10,7 +10,12 @@ import {
   startImdsEmulator,
 } from '../../../ground/imds/emulator.ts';
 import { linkImdsToSts } from '../../../ground/imds/sts-link.ts';
-import { assumeRoleSource, createBucket, type RgwInfo } from '../../../ground/radosgw/info.ts';
+import {
+  assumeRoleSource,
+  type BucketOptions,
+  createBucket,
+  type RgwInfo,
+} from '../../../ground/radosgw/info.ts';
 import { type StsEndpoint, startStsEndpoint } from '../../../ground/sts/endpoint.ts';
 
 export interface FaultGround {
@@ -34,9 +39,12 @@ export interface FaultGround {
   close(): Promise<void>;
 }
 
-export async function startFaultGround(rgw: RgwInfo): Promise<FaultGround> {
+export async function startFaultGround(
+  rgw: RgwInfo,
+  bucketOptions: BucketOptions = {},
+): Promise<FaultGround> {
   const bucket = `s3h-rel-${randomBytes(4).toString('hex')}`;
-  await createBucket(rgw, bucket);
+  await createBucket(rgw, bucket, bucketOptions);
   let policy: object | undefined;
   let version = 0;
   let rotate = false;

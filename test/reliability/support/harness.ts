@@ -4,6 +4,7 @@
 // the FAST timing, healthy and settled, its resources marked before the
 // first fault, and the checks every matrix ends with.
 import { describe, expect, inject, it } from 'vitest';
+import type { BucketOptions } from '../../../ground/radosgw/info.ts';
 import { type FaultGround, startFaultGround } from './ground.ts';
 import { getText } from './http.ts';
 import {
@@ -20,8 +21,8 @@ import { freePort, killAll, type SidecarProcess, spawnSidecar, waitListening } f
 import { scanAndRecord } from './secrets.ts';
 import { printSummary } from './summary.ts';
 
-export function openFaultGround(): Promise<FaultGround> {
-  return startFaultGround(inject('rgw'));
+export function openFaultGround(bucketOptions: BucketOptions = {}): Promise<FaultGround> {
+  return startFaultGround(inject('rgw'), bucketOptions);
 }
 
 /** Everything a file started, stopped: sidecars by PID, then the ground, then `also` (clients). */
