@@ -156,7 +156,7 @@ export function routePaces(yamlText: string, receiver: string): RoutePaces {
 export function alertPaces(
   yamlText: string,
   alert: string,
-): { forMs: number; keepFiringForMs: number }[] {
+): { forMs: number; keepFiringForMs: number; labels: Record<string, string> }[] {
   const doc = parseDocument(yamlText).toJS() as RuleFile;
   return doc.groups
     .flatMap((g) => g.rules)
@@ -164,5 +164,6 @@ export function alertPaces(
     .map((r) => ({
       forMs: r.for ? parseDuration(r.for) : 0,
       keepFiringForMs: r.keep_firing_for ? parseDuration(r.keep_firing_for) : 0,
+      labels: r.labels ?? {},
     }));
 }

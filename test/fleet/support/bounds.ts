@@ -26,7 +26,8 @@ export interface Paces {
   detectFailMs: number;
   /** from a fix to a reported pass (success threshold 1): 1.1 I + T */
   detectRecoverMs: number;
-  forMs(alert: string): number;
+  /** `for:` of the rule of that name whose labels include `labels` (an alert may have several rules) */
+  forMs(alert: string, labels?: Record<string, string>): number;
   keepFiringForMs(alert: string): number;
   groupWaitMs(receiver: string): number;
   groupIntervalMs(receiver: string): number;
@@ -38,16 +39,20 @@ export function paces(opts: FleetOptions): Paces {
   const i = opts.intervalSeconds * 1000;
   const t = opts.timeoutSeconds * 1000;
   const reprobe = Math.min(1000, i, t / 4);
-  const one = (alert: string) => {
-    const all = alertPaces(rules, alert);
-    if (all.length === 0) throw new Error(`no alert ${alert} in ${SHIPPED.rules}`);
+  const one = (alert: string, labels: Record<string, string> = {}) => {
+    const all = alertPaces(rules, alert).filter((r) =>
+      Object.entries(labels).every(([k, v]) => r.labels[k] === v),
+    );
+    if (all.length === 0)
+      throw new Error(`no alert ${alert} ${JSON.stringify(labels)} in ${SHIPPED.rules}`);
+    // Several rules left: the slowest bounds them all.
     return all.reduce((a, b) => (b.forMs > a.forMs ? b : a));
   };
   return {
     scrapeMs: SHIPPED.scrapeIntervalMs / opts.k,
     detectFailMs: 1.1 * i + t + reprobe + t,
     detectRecoverMs: 1.1 * i + t,
-    forMs: (alert) => one(alert).forMs / opts.k,
+    forMs: (alert, labels) => one(alert, labels).forMs / opts.k,
     keepFiringForMs: (alert) => one(alert).keepFiringForMs / opts.k,
     groupWaitMs: (receiver) => routePaces(am, receiver).groupWaitMs / opts.k,
     groupIntervalMs: (receiver) => routePaces(am, receiver).groupIntervalMs / opts.k,
@@ -60,12 +65,18 @@ export function paces(opts: FleetOptions): Paces {
  * that starts `for:`, `for:` itself, the evaluation that ends it, the
  * group's group_wait, delivery.
  */
-export function firingBound(p: Paces, alert: string, receiver: string, detectMs: number): Bound {
+export function firingBound(
+  p: Paces,
+  alert: string,
+  receiver: string,
+  detectMs: number,
+  labels?: Record<string, string>,
+): Bound {
   return sum([
     ['sidecar detection', detectMs],
     ['scrape interval', p.scrapeMs],
     ['evaluation interval', p.scrapeMs],
-    ['for', p.forMs(alert)],
+    ['for', p.forMs(alert, labels)],
     ['evaluation interval (for ends)', p.scrapeMs],
     ['group_wait', p.groupWaitMs(receiver)],
     ['delivery', DELIVERY_MS],

@@ -92,7 +92,7 @@ export function renderResults(r: FleetReport, opts: FleetOptions): string {
     `| samples per second per sidecar at the shipped 15 s scrape | ${c.shippedSamplesPerSecondPerSidecar.toFixed(1)} |`,
     `| samples per host-month at 15 s | ${n0(c.samplesPerHostMonth)} |`,
     `| **monitoring cost per host-month** (ingestion at USD ${AMP_PRICE.usdPer10M} per 10 M samples, ${AMP_PRICE.asOf}) | **USD ${c.usdPerHostMonth.toFixed(2)}** |`,
-    `| Prometheus RSS with ${c.hosts} sidecars (/proc, after the healthy warm-up) | ${mib(c.prometheusRssBytes)} (${mib(c.prometheusRssBytes / c.hosts)} per sidecar, fixed cost included) |`,
+    `| Prometheus RSS with ${c.hosts} sidecars (/proc, after the healthy warm-up) | ${mib(c.prometheusRssBytes)} (${(c.prometheusRssBytes / c.hosts / 1024 / 1024).toFixed(1)} MiB per sidecar, fixed cost included) |`,
     '',
     "Samples per second are measured at the tier's 1 s scrape (15 x the shipped rate); the",
     'per-host-month figures scale them back to the shipped 15 s. The price is not re-checked',

@@ -200,7 +200,9 @@ export async function runScenarios(fleet: Fleet, startupMs: number): Promise<Fle
       bucket,
     };
     const groupLabels = { alertname: 'S3HealthImdsHopLimit', bucket, instance: a.instance };
-    const fire = firingBound(p, 'S3HealthImdsHopLimit', 's3-health-hosts', p.detectFailMs);
+    const fire = firingBound(p, 'S3HealthImdsHopLimit', 's3-health-hosts', p.detectFailMs, {
+      reason: 'imds_hop_limit_tokens_required',
+    });
     // The alerts the same cause fires down the chain wait as long: none may leak.
     const quiet =
       at + firingBound(p, 'S3HealthRoundTripFailing', 's3-health-hosts', p.detectFailMs).totalMs;
