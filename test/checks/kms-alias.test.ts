@@ -54,13 +54,13 @@ async function headShowsKey(keyId: string | undefined): Promise<void> {
   );
 }
 
-async function s3Result(): Promise<CheckResult> {
+async function s3Result(keyId = ALIAS): Promise<CheckResult> {
   const config = useEnv({
     ...g.env,
     AWS_ENDPOINT_URL_S3: s3Proxy.url,
     AWS_ENDPOINT_URL_KMS: kmsProxy.url,
     S3_HEALTH_SSE: 'aws:kms',
-    S3_HEALTH_KMS_KEY_ID: ALIAS,
+    S3_HEALTH_KMS_KEY_ID: keyId,
     S3_HEALTH_TIMEOUT_SECONDS: '2',
   });
   clearEnv(['S3_HEALTH_TIMEOUT_SECONDS']);
@@ -141,6 +141,15 @@ describe('KMS alias', () => {
     } finally {
       await kmsProxy.set({ kind: 'pass' });
     }
+  });
+
+  it('a key id (not an alias) is compared with HEAD directly: no KMS call', async () => {
+    await headShowsKey(undefined);
+    const asked = kms.calls();
+    const r = await s3Result('testkey-1');
+    expect(r.status).toBe('pass');
+    expect(head(r)?.observed.kmsKeyId).toBe('testkey-1');
+    expect(kms.calls()).toBe(asked);
   });
 
   it('a bad AWS_ENDPOINT_URL_KMS is a configuration problem (exit 78)', () => {
