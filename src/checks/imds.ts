@@ -168,6 +168,7 @@ export const imdsCheck: Check<ProbeDeps> = {
             );
           }
           ctx.facts.instanceId = instanceId;
+          ctx.facts.instanceIdSource = 'imds';
           ctx.facts.region = region;
           let infoBody: string;
           try {

@@ -1,3 +1,4 @@
+import { readDmiInstanceId } from '../aws/dmi.ts';
 import type { Check } from '../checks/check.ts';
 import type { ProbeDeps } from '../checks/deps.ts';
 import { leftoverAgeMs } from '../config/bounds.ts';
@@ -73,6 +74,14 @@ export async function runCycle(
       signal,
     );
     results.set(check.name, result);
+  }
+  if (facts.instanceId === undefined) {
+    // For the report only: the probe keys' prefix was settled by then.
+    const id = await readDmiInstanceId();
+    if (id !== undefined) {
+      facts.instanceId = id;
+      facts.instanceIdSource = 'dmi-board-asset-tag';
+    }
   }
   const keys = keysToSweep(results.get('s3'), deps.ownKeys.pending(), pendingBefore, signal);
   await sweepPending(keys, deps, config, facts, onLeftover);

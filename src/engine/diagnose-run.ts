@@ -14,11 +14,18 @@ import { worst } from './state.ts';
  * do not change while the process lives. Anything the live run saw wins.
  */
 function withKnownIds(live: Facts, known: Facts): Facts {
-  const { instanceId, region, availabilityZone, accountId, roleName, instanceProfileArn } = known;
-  const ids = { instanceId, region, availabilityZone, accountId, roleName, instanceProfileArn };
+  const keys = [
+    'instanceId',
+    'instanceIdSource',
+    'region',
+    'availabilityZone',
+    'accountId',
+    'roleName',
+    'instanceProfileArn',
+  ] as const;
   const filled: Facts = { ...live };
-  for (const [k, v] of Object.entries(ids) as [keyof typeof ids, string | undefined][]) {
-    if (v !== undefined && filled[k] === undefined) filled[k] = v;
+  for (const k of keys) {
+    if (filled[k] === undefined && known[k] !== undefined) Object.assign(filled, { [k]: known[k] });
   }
   return filled;
 }

@@ -161,6 +161,8 @@ export interface CheckResult {
  */
 export interface Facts {
   instanceId?: string;
+  /** Where the instance id came from: IMDS, or the DMI asset tag when IMDS could not answer. */
+  instanceIdSource?: 'imds' | 'dmi-board-asset-tag';
   region?: string;
   availabilityZone?: string;
   roleName?: string;

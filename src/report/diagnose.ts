@@ -220,7 +220,14 @@ function passLine(result: CheckResult): string {
 
 function factLines(facts: Facts, config: Config): string[] {
   const rows: [string, string | undefined][] = [
-    ['instance id', facts.instanceId],
+    [
+      'instance id',
+      facts.instanceId === undefined
+        ? undefined
+        : facts.instanceIdSource === 'dmi-board-asset-tag'
+          ? `${facts.instanceId} (from DMI board_asset_tag: IMDS did not answer)`
+          : facts.instanceId,
+    ],
     ['region', facts.region],
     ['availability zone', facts.availabilityZone],
     ['role', facts.roleName],
