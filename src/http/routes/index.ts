@@ -1,13 +1,50 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { redactConfig } from '../../config/redact.ts';
 import { healthDocument } from '../../report/health.ts';
 import { hideIdentity, publicFacts } from '../../report/identity.ts';
-import { accessFor, maySeeIdentity } from '../auth.ts';
+import { renderStatusPage } from '../../report/status-page.ts';
+import { accessFor, challenges, maySeeIdentity } from '../auth.ts';
 import type { AppContext } from '../context.ts';
+
+/** A browser asks for HTML first; curl (Accept: any) and API clients keep the JSON. */
+function wantsHtml(req: FastifyRequest): boolean {
+  return (req.headers.accept ?? '').includes('text/html');
+}
 
 /** What runs here: version, redacted config, endpoints, the last results. */
 export const indexRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
-  app.get('/', async (req, reply) => {
+  app.get<{ Querystring: Record<string, string> }>('/', async (req, reply) => {
+    if (wantsHtml(req)) {
+      const access = accessFor(req.headers, ctx.config.diagnoseToken);
+      if (Object.hasOwn(req.query ?? {}, 'login')) {
+        // The page's login link: the browser shows its dialog on this 401,
+        // then sends the credentials with every later request to this origin.
+        if (access === 'denied') {
+          return reply
+            .code(401)
+            .header('www-authenticate', challenges(req.headers))
+            .type('text/plain')
+            .send('401: log in with any user name and the diagnose token as password\n');
+        }
+        return reply.code(303).header('location', '/').send();
+      }
+      const page = renderStatusPage({
+        snapshot: ctx.store.snapshot(),
+        history: ctx.store.history(),
+        config: ctx.config,
+        version: ctx.version,
+        now: Date.now(),
+        maySeeIdentity: maySeeIdentity(access),
+      });
+      return reply
+        .header('content-security-policy', page.csp)
+        .header('x-content-type-options', 'nosniff')
+        .header('referrer-policy', 'no-referrer')
+        .header('cache-control', 'no-store')
+        .header('vary', 'accept, authorization')
+        .type('text/html; charset=utf-8')
+        .send(page.html);
+    }
     const snap = ctx.store.snapshot();
     const full = maySeeIdentity(accessFor(req.headers, ctx.config.diagnoseToken));
     const config = redactConfig(ctx.config);
