@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
  * no IMDS call (ECS task roles, EKS Pod Identity, IRSA). Xen instances and
  * machines outside EC2 have no such file, or another value there.
  */
-export const BOARD_ASSET_TAG = '/sys/devices/virtual/dmi/id/board_asset_tag';
+const BOARD_ASSET_TAG = '/sys/devices/virtual/dmi/id/board_asset_tag';
 
 const INSTANCE_ID_RE = /^i-[0-9a-f]{8,17}$/;
 

@@ -1,4 +1,3 @@
-import { readDmiInstanceId } from '../aws/dmi.ts';
 import type { Check } from '../checks/check.ts';
 import type { ProbeDeps } from '../checks/deps.ts';
 import { leftoverAgeMs } from '../config/bounds.ts';
@@ -77,7 +76,7 @@ export async function runCycle(
   }
   if (facts.instanceId === undefined) {
     // For the report only: the probe keys' prefix was settled by then.
-    const id = await readDmiInstanceId();
+    const id = await deps.instanceIdWithoutImds();
     if (id !== undefined) {
       facts.instanceId = id;
       facts.instanceIdSource = 'dmi-board-asset-tag';
