@@ -65,6 +65,30 @@ export interface Ec2SimOptions {
   bucket?: string;
   /** how long the AWS side may take to start (radosgw dominates) */
   startTimeoutMs?: number;
+  /**
+   * Show the instance id as a Nitro instance does, in DMI `board_asset_tag`,
+   * to the Node processes of the host and container namespaces: each runs in
+   * a private mount namespace with a tmpfs over /sys/devices/virtual holding
+   * the file (this VM has no DMI, and nothing outside that process sees it).
+   */
+  dmiAssetTag?: boolean;
+}
+
+/** `unshare` then `sh`: the tmpfs and the file, then exec the command given after the id. */
+const DMI_SCRIPT = [
+  'mount -t tmpfs -o size=64k,mode=0755 s3h-dmi /sys/devices/virtual',
+  'mkdir -p /sys/devices/virtual/dmi/id',
+  'printf "%s\\n" "$1" > /sys/devices/virtual/dmi/id/board_asset_tag',
+  'shift',
+  'exec "$@"',
+].join(' && ');
+
+/** The command and arguments that run `argv` with the DMI asset tag `id` in a private mount namespace. */
+function withDmi(id: string, argv: string[]): [string, string[]] {
+  return [
+    'unshare',
+    ['--mount', '--propagation', 'private', '--', 'sh', '-c', DMI_SCRIPT, 'sh', id, ...argv],
+  ];
 }
 
 /** The parent's network namespace: the one place the SDK must never run unguarded. */
@@ -176,8 +200,13 @@ export async function startEc2Sim(opts: Ec2SimOptions = {}): Promise<Ec2Sim> {
       [FORBIDDEN_NETNS_ENV]: forbidden,
       ...extra,
     });
+    const nodeIn = (ns: Role, args: string[]): [string, string[]] => {
+      const argv = [process.execPath, ...GUARD_NODE_ARGS, ...args];
+      if (opts.dmiAssetTag && ns !== 'aws') return withDmi(aws.identity.instanceId, argv);
+      return [process.execPath, argv.slice(1)];
+    };
     const execNode: Ec2Sim['execNode'] = (ns, args, extraEnv = {}, timeoutMs = 60_000) =>
-      topo.execIn(ns, process.execPath, [...GUARD_NODE_ARGS, ...args], {
+      topo.execIn(ns, ...nodeIn(ns, args), {
         env: env(extraEnv),
         cwd: REPO_ROOT,
         timeoutMs,
@@ -205,7 +234,7 @@ export async function startEc2Sim(opts: Ec2SimOptions = {}): Promise<Ec2Sim> {
       },
       execNode,
       spawnNode: (ns, args, extraEnv = {}) =>
-        topo.spawnIn(ns, process.execPath, [...GUARD_NODE_ARGS, ...args], {
+        topo.spawnIn(ns, ...nodeIn(ns, args), {
           env: env(extraEnv),
           cwd: REPO_ROOT,
         }),

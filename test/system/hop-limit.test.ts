@@ -87,7 +87,8 @@ describe('IMDS hop limit on a simulated EC2 instance (network namespaces, real T
     const problems = preflight();
     // Fail loudly: a silent skip would hide that the hop-limit matrix never ran.
     if (problems.length > 0) throw new Error(`system tier cannot run: ${problems.join('; ')}`);
-    sim = await startEc2Sim({ hopLimit: 1 });
+    // As on Nitro: the instance id in DMI board_asset_tag, for when IMDS cannot answer.
+    sim = await startEc2Sim({ hopLimit: 1, dmiAssetTag: true });
     names = Object.values(sim.topology.names);
     const { self, mon, osd, rgw } = sim.aws.pids;
     spawned.push(self, mon, osd, rgw);
@@ -144,6 +145,18 @@ describe('IMDS hop limit on a simulated EC2 instance (network namespaces, real T
             expect(after.ipInHdrErrors).toBeGreaterThan(before.ipInHdrErrors);
             expect(container?.sidecar.penaltyMs).toBeTypeOf('number');
             expect(container?.sidecar.remediationText).toContain('--http-put-response-hop-limit 2');
+          }
+          if (hop === 1 && tokens === 'required') {
+            // IMDS cannot answer the container: the id comes from DMI, named as such.
+            const { instanceId, region } = s().aws.identity;
+            expect(container?.sidecar.facts).toMatchObject({
+              instanceId,
+              instanceIdSource: 'dmi-board-asset-tag',
+            });
+            expect(container?.sidecar.remediationText).toContain(
+              `--instance-id ${instanceId} --region ${region}`,
+            );
+            expect(container?.sidecar.remediationText).not.toContain('<INSTANCE_ID>');
           }
           if (hop === 1 && tokens === 'optional' && !v1Disabled) {
             expect(container?.app.credentials.v1Fallback).toBe(true);

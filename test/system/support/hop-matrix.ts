@@ -125,6 +125,7 @@ export function renderTable(rows: readonly Row[]): string {
     's3',
     'exit',
     'fallback penalty ms',
+    'instance id in the report (source)',
     'app SDK credentials',
     'SDK fetch ms',
     'app S3',
@@ -140,6 +141,9 @@ export function renderTable(rows: readonly Row[]): string {
     verdictText(r.sidecar.s3),
     String(r.sidecar.exitCode),
     ms(r.sidecar.penaltyMs),
+    r.sidecar.facts.instanceId === undefined
+      ? '-'
+      : `${r.sidecar.facts.instanceId} (${r.sidecar.facts.instanceIdSource ?? '?'})`,
     sdkText(r.app),
     ms(r.app.credentials.ms),
     s3Text(r.app),

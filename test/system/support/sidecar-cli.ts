@@ -21,7 +21,7 @@ export interface SidecarVerdict {
   /** title, cause and fix of every check's remediation, joined */
   remediationText: string;
   /** what the sidecar learned: instance id and region fill the fix commands */
-  facts: { instanceId?: string; region?: string };
+  facts: { instanceId?: string; instanceIdSource?: string; region?: string };
   wallMs: number;
 }
 
@@ -36,7 +36,7 @@ interface ReportCheck {
 interface Report {
   status: string;
   checks: ReportCheck[];
-  facts?: { instanceId?: string; region?: string };
+  facts?: { instanceId?: string; instanceIdSource?: string; region?: string };
 }
 
 function penaltyOf(check: ReportCheck | undefined): number | undefined {
@@ -67,7 +67,13 @@ export function verdictOf(report: Report, exitCode: number, wallMs: number): Sid
         c.remediation ? [c.remediation.title, c.remediation.cause, ...c.remediation.fix] : [],
       )
       .join('\n'),
-    facts: { instanceId: report.facts?.instanceId, region: report.facts?.region },
+    facts: {
+      ...(report.facts?.instanceId === undefined ? {} : { instanceId: report.facts.instanceId }),
+      ...(report.facts?.instanceIdSource === undefined
+        ? {}
+        : { instanceIdSource: report.facts.instanceIdSource }),
+      ...(report.facts?.region === undefined ? {} : { region: report.facts.region }),
+    },
     wallMs,
   };
 }
