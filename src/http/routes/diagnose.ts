@@ -42,15 +42,17 @@ async function answer(ctx: AppContext, req: Req, reply: FastifyReply): Promise<D
     }
     throw err;
   }
+  // A cached report gets the memory as it is now: the cycles since its run count too.
+  const report = got.live ? got.report : { ...got.report, recent: ctx.store.history() };
   const delivery = got.live ? {} : { cachedAgeSeconds: Math.floor(got.ageMs / 1000) };
   if (delivery.cachedAgeSeconds !== undefined) {
     reply.header('age', String(delivery.cachedAgeSeconds));
   }
-  reply.code(httpStatusFor(got.report.status));
+  reply.code(httpStatusFor(report.status));
   if (wantsJson(req)) {
-    reply.type('application/json').send(renderDiagnoseJson(got.report, delivery));
+    reply.type('application/json').send(renderDiagnoseJson(report, delivery));
   } else {
-    reply.type('text/plain; charset=utf-8').send(renderDiagnoseText(got.report, delivery));
+    reply.type('text/plain; charset=utf-8').send(renderDiagnoseText(report, delivery));
   }
   return got.live ? 'live' : 'cached';
 }
