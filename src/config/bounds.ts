@@ -43,3 +43,14 @@ export function diagnoseDeadlineMs(c: Pick<Config, 'timeoutMs' | 'checks'>): num
 export function diagnoseSpacingMs(c: Pick<Config, 'diagnoseMinIntervalSeconds'>): number {
   return Math.round(c.diagnoseMinIntervalSeconds * 1000);
 }
+
+/** Cycles start every interval plus or minus up to this fraction of it (SPEC §3). */
+const JITTER_FRACTION = 0.1;
+
+/**
+ * The gap between two cycle starts for a draw `random` in [0, 1): the
+ * interval ± 10 %, so a fleet restarted together does not probe in lock-step.
+ */
+export function jitteredIntervalMs(c: Pick<Config, 'intervalMs'>, random: number): number {
+  return Math.round(c.intervalMs * (1 + JITTER_FRACTION * (2 * random - 1)));
+}

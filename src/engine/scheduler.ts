@@ -1,6 +1,6 @@
 import type { Check } from '../checks/check.ts';
 import type { ProbeDeps } from '../checks/deps.ts';
-import { reprobeDelayMs } from '../config/bounds.ts';
+import { jitteredIntervalMs, reprobeDelayMs } from '../config/bounds.ts';
 import type { Config } from '../model/config.ts';
 import { type CycleOutcome, runCycle } from './cycle.ts';
 import { wantsReprobe } from './state.ts';
@@ -10,12 +10,14 @@ export interface SchedulerHooks {
   onCycle?: (outcome: CycleOutcome, changes: StateChange[]) => void;
   onLeftover?: (key: string, err: unknown) => void;
   onError?: (err: unknown) => void;
+  /** When the next cycle is due (epoch ms): at once for the first, jittered after that. */
+  onScheduled?: (startAt: number) => void;
 }
 
 /**
- * Runs cycles one after another, never overlapping: the next starts
- * `interval` after the previous one started, or sooner (a quick re-probe)
- * when a verdict is waiting for confirmation.
+ * Runs cycles one after another, never overlapping: the first at once, the
+ * next `interval ± 10 %` after the previous one started, or sooner (a quick
+ * re-probe) when a verdict is waiting for confirmation.
  */
 export class Scheduler {
   private readonly abort = new AbortController();
@@ -27,6 +29,7 @@ export class Scheduler {
   private readonly config: Config;
   private readonly store: HealthStore;
   private readonly hooks: SchedulerHooks;
+  private readonly random: () => number;
 
   constructor(
     checks: readonly Check<ProbeDeps>[],
@@ -34,12 +37,14 @@ export class Scheduler {
     config: Config,
     store: HealthStore,
     hooks: SchedulerHooks = {},
+    random: () => number = Math.random,
   ) {
     this.checks = checks;
     this.deps = deps;
     this.config = config;
     this.store = store;
     this.hooks = hooks;
+    this.random = random;
   }
 
   /** Delay before confirming a suspected change: short, so detection costs ~one timeout more. */
@@ -48,16 +53,21 @@ export class Scheduler {
   }
 
   start(): void {
-    this.schedule(0);
+    this.schedule(Date.now());
   }
 
-  private schedule(delayMs: number): void {
+  /** Runs the next cycle at `at` (epoch ms), or at once when that has passed. */
+  private schedule(at: number): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick().finally(() => {
-        this.running = undefined;
-      });
-    }, delayMs);
+    this.hooks.onScheduled?.(at);
+    this.timer = setTimeout(
+      () => {
+        this.running = this.tick().finally(() => {
+          this.running = undefined;
+        });
+      },
+      Math.max(0, at - Date.now()),
+    );
     this.timer.unref?.();
   }
 
@@ -82,13 +92,11 @@ export class Scheduler {
     } catch (err) {
       this.hooks.onError?.(err);
     }
-    const { intervalMs } = this.config;
     // A re-probe waits out the short delay counted from the cycle's start: a
-    // cycle that hung for a whole timeout re-probes at once.
-    const next = reprobe
-      ? Math.max(0, started + this.reprobeDelayMs() - Date.now())
-      : Math.max(0, started + intervalMs - Date.now());
-    this.schedule(next);
+    // cycle that hung for a whole timeout re-probes at once. Only the regular
+    // gap is jittered: a confirmation is wanted as soon as possible.
+    const gap = reprobe ? this.reprobeDelayMs() : jitteredIntervalMs(this.config, this.random());
+    this.schedule(started + gap);
   }
 
   /** Stops probing; the cycle in flight is aborted (its steps see the signal) and awaited. */

@@ -76,3 +76,49 @@ it('confirms a failure with a quick re-probe, then reports it once; recovers on 
     await sched.stop();
   }
 }, 30_000);
+
+it('starts the first cycle at once, then each after interval ± 10 % as drawn (real timers, lower bounds only)', async () => {
+  const config = useEnv({
+    ...ground.env,
+    S3_HEALTH_INTERVAL_SECONDS: '1',
+    S3_HEALTH_TIMEOUT_SECONDS: '1',
+  });
+  const store = new HealthStore(config);
+  const draws = [0, 0.999, 0.5, 0];
+  const planned: number[] = [];
+  const started: number[] = [];
+  let i = 0;
+  const sched = new Scheduler(
+    enabledChecks(config.checks),
+    createDeps(config, quiet),
+    config,
+    store,
+    {
+      onScheduled: (at) => planned.push(at),
+      onCycle: (outcome) => started.push(outcome.startedAt),
+    },
+    () => draws[i++ % draws.length] ?? 0,
+  );
+  try {
+    const t0 = Date.now();
+    sched.start();
+    while (started.length < 4) await new Promise((r) => setTimeout(r, 10));
+    // The first is due at once: planned when start() was called.
+    expect(planned[0]).toBeGreaterThanOrEqual(t0);
+    expect(planned[0]).toBeLessThanOrEqual(t0 + 5);
+    // Every later one is due exactly the drawn gap after the previous start
+    // (900, 1099, 1000 ms), and no cycle starts before it is due.
+    const gaps = [900, 1099, 1000];
+    for (let k = 0; k < 3; k++) {
+      // (the cycle notes its own start a moment after the scheduler does)
+      const gap = (planned[k + 1] ?? 0) - (started[k] ?? 0);
+      expect(Math.abs(gap - (gaps[k] ?? 0)), `gap ${k}: ${gap}`).toBeLessThanOrEqual(2);
+      // (Node's timers and Date.now() round differently: a millisecond either way)
+      expect(started[k + 1]).toBeGreaterThanOrEqual(
+        (planned[k + 1] ?? Number.POSITIVE_INFINITY) - 2,
+      );
+    }
+  } finally {
+    await sched.stop();
+  }
+}, 30_000);

@@ -2,7 +2,11 @@
 // under load, the verdict it must reach within a bound derived from its own
 // configuration, then recovery to pass once the fault is cleared.
 import { expect } from 'vitest';
-import { deleteDeadlineMs, reprobeDelayMs } from '../../../src/config/bounds.ts';
+import {
+  deleteDeadlineMs,
+  jitteredIntervalMs,
+  reprobeDelayMs,
+} from '../../../src/config/bounds.ts';
 import { getText, reasonOf, verdicts, waitUntil } from './http.ts';
 import { load, watchLiveness } from './load.ts';
 import { resources, type SidecarProcess } from './process.ts';
@@ -49,6 +53,11 @@ function reprobeMs(t: Timing): number {
   return reprobeDelayMs(ms(t));
 }
 
+/** The longest gap between two cycle starts: the interval at the top of its jitter. */
+function longestGapMs(t: Timing): number {
+  return jitteredIntervalMs(ms(t), 1);
+}
+
 /** Timer lateness on a loaded 2-core machine, the /healthz poll (100 ms) and its answer. */
 const OBSERVE_MS = 1000;
 
@@ -56,12 +65,12 @@ const OBSERVE_MS = 1000;
  * Worst case from a fault to the verdict that names it, from the scheduler
  * (src/engine/scheduler.ts): the cycle in flight when the fault starts may
  * still pass, and the next starts when it ends or one interval after it
- * started, whichever is later: ≤ max(interval, C). That one fails; each of
+ * started (± 10 % jitter), whichever is later: ≤ max(1.1 × interval, C). That one fails; each of
  * the failureThreshold − 1 confirming cycles starts at the later of its
  * re-probe delay and the previous cycle's end: ≤ max(reprobe, C) each; the
  * last one ends ≤ C after its start, and the verdict is stored then.
  *
- *   detect ≤ max(interval, C) + (failureThreshold − 1) × max(reprobe, C) + C + 1 s
+ *   detect ≤ max(1.1 × interval, C) + (failureThreshold − 1) × max(reprobe, C) + C + 1 s
  *   C = 3 × timeout + min(2 s, timeout),  reprobe = min(1 s, interval, timeout / 4)
  *
  * docs/reliability.md quotes this formula; a warning needs no confirmation
@@ -70,7 +79,7 @@ const OBSERVE_MS = 1000;
 export function detectBoundMs(t: Timing): number {
   const c = cycleMaxMs(t);
   return (
-    Math.max(t.intervalSeconds * 1000, c) +
+    Math.max(longestGapMs(t), c) +
     (t.failureThreshold - 1) * Math.max(reprobeMs(t), c) +
     c +
     OBSERVE_MS
@@ -79,12 +88,12 @@ export function detectBoundMs(t: Timing): number {
 
 /**
  * Recovery, by the same reasoning with successThreshold 1: the cycle in
- * flight at the clear may still fail (≤ max(interval, C) to the next start),
+ * flight at the clear may still fail (≤ max(1.1 × interval, C) to the next start),
  * the next passes (≤ C); that passing cycle also deletes what the failing
  * cycles left, a round-trip each against the healthy store: one more C.
  */
 export function recoverBoundMs(t: Timing): number {
-  return Math.max(t.intervalSeconds * 1000, cycleMaxMs(t)) + 2 * cycleMaxMs(t) + OBSERVE_MS;
+  return Math.max(longestGapMs(t), cycleMaxMs(t)) + 2 * cycleMaxMs(t) + OBSERVE_MS;
 }
 
 export interface FaultCase {
