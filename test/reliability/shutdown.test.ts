@@ -7,7 +7,7 @@ import { adminS3 } from '../../ground/radosgw/info.ts';
 import { ownObjects } from './support/bucket.ts';
 import type { FaultGround } from './support/ground.ts';
 import { closeAll, openFaultGround, startSidecar } from './support/harness.ts';
-import { verdicts, waitUntil } from './support/http.ts';
+import { getText, verdicts, waitUntil } from './support/http.ts';
 import { cycles, waitPass } from './support/matrix.ts';
 import { freePort, killAll } from './support/process.ts';
 import { addRow } from './support/summary.ts';
@@ -66,6 +66,42 @@ describe('SIGTERM', () => {
     expect(ms).toBeLessThan(deadlineMs(T));
     expect(left).toEqual([]);
     expect(s.output()).toContain('"msg":"stopped"');
+  }, 60_000);
+
+  it('with S3 hanging on GET while a /diagnose run and a cycle each hold an object: exit 0 within max(5 s, 2 x timeout), 0 objects left', async () => {
+    const T = 4;
+    const s = await start(T);
+    try {
+      await waitPass(s.url, 20_000);
+      const probeGet = { method: 'GET', path: /\/healthcheck\// };
+      await g.proxies.s3.set({ kind: 'blackhole' }, probeGet);
+      // The cycle's GET hangs ...
+      await g.proxies.s3.next(probeGet, 'request', 3 * T * 1000);
+      // ... then a /diagnose run's GET hangs beside it.
+      const diagnose = getText(`${s.url}/diagnose`, 30_000).catch((e: unknown) => e);
+      await g.proxies.s3.next(probeGet, 'request', T * 1000);
+      const inFlight = await own();
+      const { code, ms } = await s.stop('SIGTERM');
+      await diagnose;
+      await g.clearFaults();
+      const left = await own();
+      addRow('shutdown', [
+        'SIGTERM with a cycle and a /diagnose run each holding an object (GET hangs)',
+        1,
+        String(code),
+        ms,
+        deadlineMs(T),
+        `${left.length} (in flight at the signal: ${inFlight.length})`,
+      ]);
+      expect(inFlight.length).toBe(2);
+      expect(code).toBe(0);
+      expect(ms).toBeLessThan(deadlineMs(T));
+      expect(left).toEqual([]);
+      expect(s.output()).toContain('"msg":"stopped"');
+    } finally {
+      await g.clearFaults();
+      await killAll();
+    }
   }, 60_000);
 
   it('a restart loop of 20, each stopped at a random moment, leaves the bucket clean', async () => {
