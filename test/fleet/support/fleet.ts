@@ -222,7 +222,6 @@ async function makeHost(index: number, port: number, d: HostDeps): Promise<Host>
     credentials: assumeRoleSource(d.info),
   });
   linkImdsToSts(imds, d.sts);
-  const url = `http://127.0.0.1:${port}`;
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: '/nonexistent',
@@ -236,7 +235,6 @@ async function makeHost(index: number, port: number, d: HostDeps): Promise<Host>
     // All hosts share this machine's hostname: a prefix each keeps their probe objects apart.
     S3_HEALTH_PREFIX: `healthcheck/${name}/`,
     S3_HEALTH_HOST: '127.0.0.1',
-    S3_HEALTH_PORT: String(port),
     S3_HEALTH_INTERVAL_SECONDS: String(d.opts.intervalSeconds),
     S3_HEALTH_TIMEOUT_SECONDS: String(d.opts.timeoutSeconds),
     S3_HEALTH_LOG_LEVEL: 'warn',
@@ -249,14 +247,33 @@ async function makeHost(index: number, port: number, d: HostDeps): Promise<Host>
     imds,
     daemon: undefined,
     async start() {
-      const daemon = spawnDaemon(
-        `sidecar-${name}`,
-        process.execPath,
-        [...GUARD_NODE_ARGS, 'src/cli.ts', 'serve'],
-        { logFile: join(d.logDir, `${name}.log`), env, cwd: ROOT },
-      );
-      host.daemon = daemon;
-      await waitLive(url, daemon, 60_000);
+      // A port picked free can be taken before the sidecar binds it (this machine is
+      // shared). Before Prometheus knows the host, another port is as good; a restart
+      // keeps its port, since the port is the host's identity in every alert.
+      const firstStart = host.daemon === undefined;
+      for (let attempt = 1; ; attempt++) {
+        const daemon = spawnDaemon(
+          `sidecar-${name}`,
+          process.execPath,
+          [...GUARD_NODE_ARGS, 'src/cli.ts', 'serve'],
+          {
+            logFile: join(d.logDir, `${name}.log`),
+            env: { ...env, S3_HEALTH_PORT: String(host.port) },
+            cwd: ROOT,
+          },
+        );
+        host.daemon = daemon;
+        try {
+          await waitLive(`http://${host.instance}`, daemon, 60_000);
+          return;
+        } catch (e) {
+          const taken = /EADDRINUSE/.test(tail(daemon.logFile, 5));
+          if (!firstStart || !taken || attempt >= 3) throw e;
+          const [next] = await freePorts(1);
+          host.port = next ?? 0;
+          host.instance = `127.0.0.1:${host.port}`;
+        }
+      }
     },
     async kill() {
       const daemon = host.daemon;
