@@ -1,6 +1,7 @@
 import { roleNameOf } from './checks/credentials.ts';
 import type { Facts } from './model/check.ts';
 import type { Config } from './model/config.ts';
+import { signingRegion } from './model/region.ts';
 
 /** Labels of `s3_health_target_info`: what this sidecar probes, for fleet joins. */
 export interface TargetLabels {
@@ -23,7 +24,8 @@ function safe(value: string | undefined): string {
 }
 
 /**
- * Config first where it names the target (bucket, region), what the checks
+ * Config first where it names the target (bucket; the region S3 and STS sign
+ * for, as everywhere else), what the checks
  * learned first where config only states an expectation (role, account): the
  * series says what is probed, not what should be. Empty until known.
  */
@@ -36,7 +38,7 @@ export function targetLabels(config: Config, facts: Facts): TargetLabels {
         : config.expectedRole;
   return {
     bucket: safe(config.bucket),
-    region: safe(config.aws.region ?? config.aws.defaultRegion ?? facts.region),
+    region: safe(signingRegion(config.aws, facts)),
     role: safe(facts.roleName ?? expectedRole),
     account: safe(facts.accountId ?? config.expectedAccount),
     source: safe(facts.credentialSource),

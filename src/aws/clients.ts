@@ -1,10 +1,11 @@
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Config } from '../model/config.ts';
 import type { ResolvedCredentials } from './credential-chain.ts';
-import { describeKey, type KeyMetadata, kmsEndpoint } from './kms-describe.ts';
+import { describeKey, type KeyMetadata } from './kms-describe.ts';
 
 /** The credentials the `credentials` check resolved this cycle; S3 and STS sign with them. */
 export class CredentialHolder {
@@ -20,7 +21,7 @@ export class CredentialHolder {
 export class ClientPool {
   private readonly s3ByRegion = new Map<string, S3Client>();
   private readonly stsByRegion = new Map<string, STSClient>();
-  private kmsHandler: NodeHttpHandler | undefined;
+  private readonly kmsByRegion = new Map<string, KMSClient>();
   private readonly config: Config;
   private readonly credentials: () => Promise<AwsCredentialIdentity>;
 
@@ -86,21 +87,27 @@ export class ClientPool {
   }
 
   /**
-   * kms:DescribeKey for `keyId` in `region`, signed like the STS client's
-   * requests (same credentials, same deadlines); AWS_ENDPOINT_URL_KMS or
-   * AWS_ENDPOINT_URL override the endpoint as the SDKs do.
+   * kms:DescribeKey for `keyId` in `region`, with the same credentials and
+   * deadlines as S3 and STS; AWS_ENDPOINT_URL_KMS or AWS_ENDPOINT_URL
+   * override the endpoint as the SDKs do. The client is created on first use:
+   * only a sidecar configured with a KMS alias ever loads it.
    */
   async describeKey(region: string, keyId: string, signal: AbortSignal): Promise<KeyMetadata> {
-    const sts = this.sts(region);
-    this.kmsHandler ??= this.handler();
-    return describeKey({
-      signer: await sts.config.signer(),
-      handler: this.kmsHandler,
-      endpoint: kmsEndpoint(region, this.config.aws.endpointUrlKms ?? this.config.aws.endpointUrl),
-      region,
-      keyId,
-      signal,
-    });
+    let c = this.kmsByRegion.get(region);
+    if (c === undefined) {
+      // Loaded here, not at start: most sidecars never verify an alias.
+      const { KMSClient } = await import('@aws-sdk/client-kms');
+      const endpoint = this.config.aws.endpointUrlKms ?? this.config.aws.endpointUrl;
+      c = new KMSClient({
+        region,
+        credentials: this.credentials,
+        maxAttempts: 1,
+        requestHandler: this.handler(),
+        ...(endpoint ? { endpoint } : {}),
+      });
+      this.kmsByRegion.set(region, c);
+    }
+    return describeKey(c, keyId, signal);
   }
 
   /** The SDK's clock correction (ms) from the last signed answer, if any client has one. */
@@ -114,10 +121,14 @@ export class ClientPool {
   }
 
   destroy(): void {
-    for (const c of [...this.s3ByRegion.values(), ...this.stsByRegion.values()]) c.destroy();
+    for (const c of [
+      ...this.s3ByRegion.values(),
+      ...this.stsByRegion.values(),
+      ...this.kmsByRegion.values(),
+    ])
+      c.destroy();
     this.s3ByRegion.clear();
-    this.kmsHandler?.destroy();
-    this.kmsHandler = undefined;
     this.stsByRegion.clear();
+    this.kmsByRegion.clear();
   }
 }

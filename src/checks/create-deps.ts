@@ -17,6 +17,7 @@ export function createDeps(config: Config, logger: WarnLogger, deep = false): Pr
     resolveCredentials: () => resolveDefaultChain(config.aws, logger),
     instanceIdWithoutImds: () => boardInstanceId(),
     leftovers: { swept: deep, since: Date.now() },
+    kmsAliases: new Map(),
     deep,
   };
 }

@@ -15,6 +15,13 @@ export type AliasVerdict =
   | { kind: 'mismatch'; target: KeyMetadata }
   | { kind: 'unverified'; why: string };
 
+/**
+ * How long a verified alias target is trusted without asking KMS again, while
+ * HEAD keeps showing that key. A retargeted alias shows up at once anyway:
+ * S3 then encrypts with the new key, HEAD shows it, and that is asked afresh.
+ */
+const ALIAS_TARGET_TTL_MS = 60 * 60 * 1000;
+
 /** The key KMS named against what HEAD reports (an ARN on AWS, the bare id on some stores). */
 function keyMatches(target: KeyMetadata, reported: string): boolean {
   return (
@@ -46,6 +53,14 @@ export async function verifyAlias(
       why: `the store reports the alias ${reported} itself, not the key it resolved it to (AWS reports the key's ARN; S3-compatible stores may echo what was sent)`,
     };
   }
+  const cached = ctx.deps.kmsAliases.get(alias);
+  if (
+    cached !== undefined &&
+    Date.now() - cached.at < ALIAS_TARGET_TTL_MS &&
+    keyMatches(cached.target, reported)
+  ) {
+    return { kind: 'verified', target: cached.target };
+  }
   const region = kmsArnRegion(alias) ?? regionFor(ctx.config.aws, ctx.facts);
   // Half the check's deadline at most: a slow KMS must not cost the round-trip its verdict.
   const timeoutMs = Math.max(1, Math.round(ctx.config.timeoutMs / 2));
@@ -55,9 +70,9 @@ export async function verifyAlias(
       alias,
       AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]),
     );
-    return keyMatches(target, reported)
-      ? { kind: 'verified', target }
-      : { kind: 'mismatch', target };
+    if (!keyMatches(target, reported)) return { kind: 'mismatch', target };
+    ctx.deps.kmsAliases.set(alias, { target, at: Date.now() });
+    return { kind: 'verified', target };
   } catch (e) {
     if (ctx.signal.aborted) throw e;
     return { kind: 'unverified', why: whyUnanswered(e, timeoutMs) };

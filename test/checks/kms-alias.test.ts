@@ -54,7 +54,7 @@ async function headShowsKey(keyId: string | undefined): Promise<void> {
   );
 }
 
-async function s3Result(keyId = ALIAS): Promise<CheckResult> {
+function kmsConfig(keyId: string) {
   const config = useEnv({
     ...g.env,
     AWS_ENDPOINT_URL_S3: s3Proxy.url,
@@ -64,7 +64,12 @@ async function s3Result(keyId = ALIAS): Promise<CheckResult> {
     S3_HEALTH_TIMEOUT_SECONDS: '2',
   });
   clearEnv(['S3_HEALTH_TIMEOUT_SECONDS']);
-  const r = (await cycle(config, createDeps(config, quiet))).get('s3');
+  return config;
+}
+
+async function s3Result(keyId = ALIAS, deps?: ReturnType<typeof createDeps>): Promise<CheckResult> {
+  const config = kmsConfig(keyId);
+  const r = (await cycle(config, deps ?? createDeps(config, quiet))).get('s3');
   if (r === undefined) throw new Error('no s3 result');
   return r;
 }
@@ -79,6 +84,26 @@ describe('KMS alias', () => {
     expect(kms.calls()).toBe(asked + 1);
     expect(r.status).toBe('pass');
     expect(head(r)?.observed.kmsAliasTarget).toBe(kms.arnOf(TARGET));
+  });
+
+  it('a verified target is reused while HEAD shows that key; another key is asked afresh', async () => {
+    await headShowsKey(TARGET);
+    const deps = createDeps(kmsConfig(ALIAS), quiet);
+    const asked = kms.calls();
+    expect((await s3Result(ALIAS, deps)).status).toBe('pass');
+    expect((await s3Result(ALIAS, deps)).status).toBe('pass');
+    expect(kms.calls()).toBe(asked + 1);
+    kms.setAlias(ALIAS, OTHER);
+    await headShowsKey(OTHER);
+    try {
+      const r = await s3Result(ALIAS, deps);
+      expect(r.status).toBe('pass');
+      expect(head(r)?.observed.kmsAliasTarget).toBe(kms.arnOf(OTHER));
+      expect(kms.calls()).toBe(asked + 2);
+    } finally {
+      kms.setAlias(ALIAS, TARGET);
+      await headShowsKey(TARGET);
+    }
   });
 
   it('the alias points to another key than S3 used -> fail s3_sse_mismatch', async () => {
