@@ -5,7 +5,14 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export type Section = 'faults' | 'resources' | 'data' | 'secrets' | 'inputs' | 'shutdown';
+export type Section =
+  | 'faults'
+  | 'resources'
+  | 'data'
+  | 'secrets'
+  | 'inputs'
+  | 'shutdown'
+  | 'callers';
 
 const HEADERS: Record<Section, { title: string; columns: string[] }> = {
   faults: {
@@ -50,6 +57,18 @@ const HEADERS: Record<Section, { title: string; columns: string[] }> = {
   shutdown: {
     title: 'Shutdown and restart',
     columns: ['scenario', 'runs', 'exit codes', 'max stop ms', 'deadline ms', 'own objects left'],
+  },
+  callers: {
+    title: 'What callers can make it write to S3',
+    columns: [
+      'scenario',
+      'seconds',
+      'calls',
+      'live / cached / 401',
+      'S3 PUTs beyond the schedule',
+      'bound',
+      'audit log lines',
+    ],
   },
 };
 
