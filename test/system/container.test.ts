@@ -6,7 +6,14 @@
 // node:24-bookworm-slim (ground/image/base-image.ts), so the Dockerfile builds
 // unchanged. The only override points the S3 and STS endpoints at the peers.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -36,7 +43,12 @@ import {
   projectEvents,
   waitFor,
 } from './support/container-docker.ts';
-import { hostNpmCache, noRouteOut, seedNpmCacheMount } from './support/standard-build.ts';
+import {
+  cleanCheckout,
+  hostNpmCache,
+  noRouteOut,
+  seedNpmCacheMount,
+} from './support/standard-build.ts';
 import { makeTlsFixture, TLS_PROBE } from './support/tls-fixture.ts';
 
 const IMAGE = 's3-health:latest';
@@ -479,13 +491,22 @@ describe('the s3-health image and docker-compose.yml on a simulated EC2 host', (
     "`docker-compose build` builds the compose file's s3-health (context ., the standard target) with BuildKit",
     async () => {
       // Compose v1 builds with BuildKit through the docker CLI when asked; the
-      // 20.10 client (/usr/bin) is the one with BuildKit here. The image it
-      // tags (s3-health:latest) is the one the compose tests below run.
+      // 20.10 client (/usr/bin) is the one with BuildKit here. `build: .` is
+      // the project directory: a clean checkout of the working tree, with the
+      // user's .env.backend. The image it tags (s3-health:latest) is the one
+      // the compose tests below run.
+      const clone = await cleanCheckout(REPO_ROOT);
+      tmpDirs.push(clone);
+      expect(existsSync(join(clone, 'node_modules')) || existsSync(join(clone, 'build'))).toBe(
+        false,
+      );
+      writeFileSync(join(clone, '.env.backend'), envBackend(s().aws.bucket));
       const args = Object.entries(standardArgs).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
       const t0 = performance.now();
       const built = await e().compose(
-        [...composeArgs(p(), PROJECT), 'build', ...args, 's3-health'],
+        ['--project-directory', clone, '-p', PROJECT, 'build', ...args, 's3-health'],
         {
+          cwd: clone,
           env: {
             COMPOSE_DOCKER_CLI_BUILD: '1',
             DOCKER_BUILDKIT: '1',

@@ -10,13 +10,14 @@ import { createHash } from 'node:crypto';
 import {
   copyFileSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { DockerEngine } from '../../../ground/docker/engine.ts';
 import { run } from '../../../ground/docker/proc.ts';
 import { cacheSubdir, withCacheLock } from '../../../ground/image/cache.ts';
@@ -100,4 +101,23 @@ export async function seedNpmCacheMount(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What a clean clone of the working tree holds: the tracked and the untracked,
+ * not ignored files (no node_modules, dist or build/), copied to a new folder,
+ * so `docker compose up --build` runs from there exactly as from a clone.
+ */
+export async function cleanCheckout(repoRoot: string): Promise<string> {
+  const r = await run(['git', '-C', repoRoot, 'ls-files', '-z', '-co', '--exclude-standard'], {
+    timeoutMs: 60_000,
+  });
+  if (r.code !== 0) throw new Error(`git ls-files failed: ${r.stderr}`);
+  const dir = mkdtempSync(join(tmpdir(), 's3h-clone-'));
+  for (const file of r.stdout.split('\0')) {
+    if (file === '' || !existsSync(join(repoRoot, file))) continue;
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    copyFileSync(join(repoRoot, file), join(dir, file));
+  }
+  return dir;
 }
