@@ -24,6 +24,12 @@ export interface StatusPageInput {
    * timings only.
    */
   maySeeIdentity: boolean;
+  /**
+   * Reload every this many seconds (a meta refresh, no script); undefined: no
+   * timed reload. Opt-in (`/?refresh`), since a page that reloads on its own
+   * is a WCAG 2.2.1 failure unless the reader chose it.
+   */
+  refreshSeconds?: number;
 }
 
 export interface StatusPage {
@@ -132,8 +138,10 @@ function timeline(check: CheckName, marks: readonly CycleMark[], capacity: numbe
     .map((s) => `${counts[s]} ${s}`)
     .join(', ');
   const label = `${check}: last ${marks.length} cycles${summary ? `: ${summary}` : ''}`;
-  // Newest at the right edge; empty slots on the left until the memory is full.
-  const offset = capacity - marks.length;
+  // Newest at the right edge; the strip widens with the memory up to its
+  // capacity, with empty slots on the left while it holds fewer than 60.
+  const slots = Math.min(capacity, Math.max(60, marks.length));
+  const offset = slots - marks.length;
   const bars = runsOf(marks)
     .map((r) => {
       const h = HEIGHT[r.status];
@@ -144,7 +152,7 @@ function timeline(check: CheckName, marks: readonly CycleMark[], capacity: numbe
       return `<rect class="${r.status}" data-status="${r.status}" data-cycles="${r.length}" x="${x}" y="${20 - h}" width="${w}" height="${h}"><title>${esc(title)}</title></rect>`;
     })
     .join('');
-  return `<svg class="timeline" role="img" aria-label="${esc(label)}" viewBox="0 0 ${capacity * SLOT} 20" preserveAspectRatio="none" data-check="${check}">${bars}</svg><p class="muted">${esc(label)}</p>`;
+  return `<svg class="timeline" role="img" aria-label="${esc(label)}" viewBox="0 0 ${slots * SLOT} 20" preserveAspectRatio="none" data-check="${check}">${bars}</svg><p class="muted">${esc(label)}</p>`;
 }
 
 function legend(): string {
@@ -262,21 +270,30 @@ function headline(snap: Snapshot, history: HistoryView): string {
   return cleared === undefined ? snap.status.toUpperCase() : `PASS now; ${changeClause(cleared)}`;
 }
 
+/** The reload period the page offers: the probe interval, within 5 to 60 s. */
+export function refreshChoice(config: Pick<Config, 'intervalSeconds'>): number {
+  return Math.max(5, Math.min(60, Math.round(config.intervalSeconds)));
+}
+
 /**
  * The status page: one self-contained document (inline style allowed by
- * hash, inline SVG, no script, no external request), refreshed by a meta
- * tag, readable without JavaScript. Pure: the route adds the headers.
+ * hash, inline SVG, no script, no external request), reloaded by a meta
+ * tag when asked to, readable without JavaScript. Pure: the route adds the headers.
  */
 export function renderStatusPage(input: StatusPageInput): StatusPage {
   const { snapshot: snap, config } = input;
-  const refresh = Math.max(5, Math.min(60, Math.round(config.intervalSeconds)));
+  const refresh = input.refreshSeconds;
   const title = `s3-health ${snap.status.toUpperCase()} – ${config.hostname}`;
   const login = config.diagnoseToken !== undefined && !input.maySeeIdentity;
   const body = [
     '<header>',
     `<h1>s3-health on ${esc(config.hostname)}: ${badge(snap.status)}</h1>`,
     `<p id="headline">${esc(headline(snap, input.history))}</p>`,
-    `<p class="muted">Version ${esc(input.version)}. Page rendered ${clock(input.now)} UTC after ${snap.cycles} cycle${snap.cycles === 1 ? '' : 's'}; it reloads itself every ${refresh} s.</p>`,
+    `<p class="muted">Version ${esc(input.version)}. Page rendered ${clock(input.now)} UTC after ${snap.cycles} cycle${snap.cycles === 1 ? '' : 's'}. ${
+      refresh === undefined
+        ? `<a href="/?refresh=${refreshChoice(config)}" id="refresh">Reload every ${refreshChoice(config)} s</a>`
+        : `Reloads every ${refresh} s: <a href="/" id="refresh">stop reloading</a>`
+    }</p>`,
     `<nav aria-label="endpoints"><a href="/diagnose">/diagnose</a> (runs every check now, with fixes) · <a href="/diagnose?format=json">/diagnose as JSON</a> · <a href="/metrics">/metrics</a> · <a href="/healthz?verbose">/healthz?verbose</a></nav>`,
     login
       ? '<p class="note" id="login">Identity, error messages and fixes are hidden. <a href="/?login">Log in</a> with HTTP Basic (any user name, the diagnose token as password) to see them.</p>'
@@ -296,8 +313,7 @@ export function renderStatusPage(input: StatusPageInput): StatusPage {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="${refresh}">
-<title>${esc(title)}</title>
+${refresh === undefined ? '' : `<meta http-equiv="refresh" content="${refresh}">\n`}<title>${esc(title)}</title>
 <link rel="icon" href="data:,">
 <style>${CSS}</style>
 </head>

@@ -45,6 +45,16 @@ describe('GET /', () => {
     }
   });
 
+  it('/?refresh adds a meta refresh (the probe interval, or N from 5 to 3600 s); nothing else does', async () => {
+    const page = async (q: string) =>
+      (await fetch(`${url}/${q}`, { headers: { accept: HTML } })).text();
+    expect(await page('?refresh')).toContain('<meta http-equiv="refresh" content="30">');
+    expect(await page('?refresh=10')).toContain('<meta http-equiv="refresh" content="10">');
+    for (const q of ['', '?refresh=1', '?refresh=99999', '?refresh=x']) {
+      expect(await page(q), q).not.toContain('http-equiv="refresh"');
+    }
+  });
+
   it('/?login challenges with Basic first, then sends a logged-in browser back to /', async () => {
     const denied = await fetch(`${url}/?login`, { headers: { accept: HTML } });
     expect(denied.status).toBe(401);

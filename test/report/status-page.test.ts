@@ -90,7 +90,24 @@ describe('the status page (pure render)', () => {
     expect(csp).toContain(`style-src 'sha256-${hash}'`);
     expect(csp).toContain("default-src 'none'");
     expect(csp).not.toContain('unsafe-inline');
-    expect(html).toMatch(/<meta http-equiv="refresh" content="\d+">/);
+    // No timed reload unless the reader asks for one (WCAG 2.2.1); then a meta refresh, no script.
+    expect(html).not.toContain('http-equiv="refresh"');
+    expect(html).toContain('href="/?refresh=30"');
+  });
+
+  it('reloads itself by a meta refresh when asked to, with a link to stop', () => {
+    const st = store();
+    const { html } = renderStatusPage({
+      snapshot: st.snapshot(T0 + 41_000),
+      history: st.history(),
+      config: config({ S3_HEALTH_CHECKS: 'imds,s3' }),
+      version: '0.1.0',
+      now: T0 + 41_000,
+      maySeeIdentity: true,
+      refreshSeconds: 15,
+    });
+    expect(html).toContain('<meta http-equiv="refresh" content="15">');
+    expect(html).toContain('<a href="/" id="refresh">stop reloading</a>');
   });
 
   it('shows each check with status, reason and last duration, and links to /diagnose and /metrics', () => {

@@ -2,13 +2,25 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { redactConfig } from '../../config/redact.ts';
 import { healthDocument } from '../../report/health.ts';
 import { hideIdentity, publicFacts } from '../../report/identity.ts';
-import { renderStatusPage } from '../../report/status-page.ts';
+import { refreshChoice, renderStatusPage } from '../../report/status-page.ts';
 import { accessFor, challenges, maySeeIdentity } from '../auth.ts';
 import type { AppContext } from '../context.ts';
 
 /** A browser asks for HTML first; curl (Accept: any) and API clients keep the JSON. */
 function wantsHtml(req: FastifyRequest): boolean {
   return (req.headers.accept ?? '').includes('text/html');
+}
+
+/** `?refresh` (the probe interval) or `?refresh=N`, N from 5 to 3600 s; anything else: none. */
+function refreshOf(
+  query: Record<string, string> | undefined,
+  config: AppContext['config'],
+): { refreshSeconds?: number } {
+  if (query === undefined || !Object.hasOwn(query, 'refresh')) return {};
+  const v = query.refresh ?? '';
+  if (v === '') return { refreshSeconds: refreshChoice(config) };
+  const n = /^\d{1,4}$/.test(v) ? Number(v) : Number.NaN;
+  return n >= 5 && n <= 3600 ? { refreshSeconds: n } : {};
 }
 
 /** What runs here: version, redacted config, endpoints, the last results. */
@@ -35,6 +47,7 @@ export const indexRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
         version: ctx.version,
         now: Date.now(),
         maySeeIdentity: maySeeIdentity(access),
+        ...refreshOf(req.query, ctx.config),
       });
       return reply
         .header('content-security-policy', page.csp)
