@@ -28,7 +28,16 @@ import { parseConfig } from '../../src/config/parse.ts';
 
 const K8S = fileURLToPath(new URL('../../deploy/k8s/', import.meta.url));
 const ECS = fileURLToPath(new URL('../../deploy/ecs/task-definition.json', import.meta.url));
-const VARIANTS = ['standalone', 'sidecar'] as const;
+const VARIANTS = ['standalone', 'sidecar', 'sidecar-s3-gated-readiness'] as const;
+/**
+ * Whether the pod's readiness follows S3 (a readinessProbe on /readyz): the
+ * standalone prober's own Service may; the application's pod only by opt-in.
+ */
+const READINESS_ON_S3: Record<(typeof VARIANTS)[number], boolean> = {
+  standalone: true,
+  sidecar: false,
+  'sidecar-s3-gated-readiness': true,
+};
 
 type Obj = { apiVersion?: string; kind?: string; metadata?: { name?: string } } & Record<
   string,
@@ -55,20 +64,74 @@ function yamlFiles(dir: string): string[] {
     .sort();
 }
 
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function isMap(v: Json | undefined): v is { [k: string]: Json } {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const named = (v: Json): string | undefined =>
+  isMap(v) && typeof v.name === 'string' ? v.name : undefined;
+
+/**
+ * A strategic merge patch as kustomize applies it to what these manifests
+ * patch: maps merge key by key, lists of named objects (containers, init
+ * containers) merge item by name, anything else is replaced. Debian's apt has
+ * no kustomize, so the overlay is rendered here; `kubectl kustomize` gives
+ * the same Deployment where it is installed.
+ */
+function strategicMerge(base: Json, patch: Json): Json {
+  if (isMap(base) && isMap(patch)) {
+    const out = { ...base };
+    for (const [k, v] of Object.entries(patch))
+      out[k] = k in out ? strategicMerge(out[k] as Json, v) : v;
+    return out;
+  }
+  if (Array.isArray(base) && Array.isArray(patch) && patch.every((p) => named(p) !== undefined)) {
+    const out = [...base];
+    for (const p of patch) {
+      const i = out.findIndex((b) => named(b) === named(p));
+      if (i < 0) out.push(p);
+      else out[i] = strategicMerge(out[i] as Json, p);
+    }
+    return out;
+  }
+  return patch;
+}
+
+function parseYaml(path: string): Obj[] {
+  const out: Obj[] = [];
+  for (const doc of parseAllDocuments(readFileSync(path, 'utf8'))) {
+    if (doc.errors.length > 0) throw new Error(`${path}: ${doc.errors[0]?.message}`);
+    const obj = doc.toJS() as Obj | null;
+    if (obj !== null) out.push(obj);
+  }
+  return out;
+}
+
+/**
+ * A kustomization's objects: its resources (files, or directories with a
+ * kustomization of their own) with its `patches` applied.
+ */
 function load(variant: string): { objects: Loaded[]; kustomization: Obj } {
   const dir = join(K8S, variant);
+  const [kustomization] = parseYaml(join(dir, 'kustomization.yaml'));
+  if (kustomization?.kind !== 'Kustomization') throw new Error(`${variant}: no kustomization.yaml`);
   const objects: Loaded[] = [];
-  let kustomization: Obj | undefined;
-  for (const file of yamlFiles(dir)) {
-    for (const doc of parseAllDocuments(readFileSync(join(dir, file), 'utf8'))) {
-      if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]?.message}`);
-      const obj = doc.toJS() as Obj | null;
-      if (obj === null) continue;
-      if (obj.kind === 'Kustomization') kustomization = obj;
-      else objects.push({ file, obj });
+  for (const r of (kustomization.resources as string[] | undefined) ?? []) {
+    if (/\.ya?ml$/.test(r))
+      objects.push(...parseYaml(join(dir, r)).map((obj) => ({ file: r, obj })));
+    else objects.push(...load(join(variant, r)).objects);
+  }
+  for (const { path } of (kustomization.patches as { path: string }[] | undefined) ?? []) {
+    for (const patch of parseYaml(join(dir, path))) {
+      const target = objects.find(
+        (o) => o.obj.kind === patch.kind && o.obj.metadata?.name === patch.metadata?.name,
+      );
+      if (!target) throw new Error(`${variant}/${path}: patches nothing`);
+      target.obj = strategicMerge(target.obj as Json, patch as Json) as Obj;
     }
   }
-  if (!kustomization) throw new Error(`${variant}: no kustomization.yaml`);
   return { objects, kustomization };
 }
 
@@ -173,7 +236,11 @@ describe.each(VARIANTS)('deploy/k8s/%s', (variant) => {
   });
 
   it('the kustomization lists exactly the files of its directory', () => {
-    const listed = (kustomization.resources as string[]).slice().sort();
+    const resources = (kustomization.resources as string[]).filter((r) => /\.ya?ml$/.test(r));
+    const patches = ((kustomization.patches as { path: string }[] | undefined) ?? []).map(
+      (p) => p.path,
+    );
+    const listed = [...resources, ...patches].sort();
     expect(listed).toEqual(yamlFiles(join(K8S, variant)).filter((f) => f !== 'kustomization.yaml'));
   });
 
@@ -184,12 +251,13 @@ describe.each(VARIANTS)('deploy/k8s/%s', (variant) => {
     expect(pod.automountServiceAccountToken).toBe(false);
   });
 
-  it('liveness on /livez and readiness on /readyz, on the port s3-health listens on', () => {
+  it(`liveness on /livez, readiness ${READINESS_ON_S3[variant] ? 'on /readyz' : 'not on S3'}, on the port s3-health listens on`, () => {
     const c = s3Health(podSpec());
     const env = containerEnv(c, objects);
     const port = Number(env.S3_HEALTH_PORT ?? '8080');
     expect(c.livenessProbe?.httpGet?.path).toBe('/livez');
-    expect(c.readinessProbe?.httpGet?.path).toBe('/readyz');
+    if (READINESS_ON_S3[variant]) expect(c.readinessProbe?.httpGet?.path).toBe('/readyz');
+    else expect(c.readinessProbe).toBeUndefined();
     for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
       if (probe?.httpGet) expect(portNumber(c, probe.httpGet.port)).toBe(port);
     }
@@ -301,6 +369,27 @@ describe('sidecar: native sidecar in the application pod, PodMonitor', () => {
       expect((c.ports ?? []).map((p) => p.name)).toContain(e.port);
       expect(e.path).toBe('/metrics');
     }
+  });
+});
+
+describe('sidecar-s3-gated-readiness: the opt-in', () => {
+  const base = one<IDeployment>(load('sidecar').objects, 'Deployment');
+  const opted = one<IDeployment>(load('sidecar-s3-gated-readiness').objects, 'Deployment');
+
+  it('adds a readinessProbe on /readyz to s3-health and changes nothing else', () => {
+    const probe = s3Health(opted.spec?.template.spec as IPodSpec).readinessProbe;
+    expect(probe).toMatchObject({ httpGet: { path: '/readyz', port: 's3-health' } });
+    // s3-health applies S3_HEALTH_FAILURE_THRESHOLD itself.
+    expect(probe?.failureThreshold).toBe(1);
+    const stripped = structuredClone(opted);
+    delete s3Health(stripped.spec?.template.spec as IPodSpec).readinessProbe;
+    expect(stripped).toEqual(base);
+  });
+
+  it('the default keeps the startupProbe: the first start still waits for S3', () => {
+    expect(s3Health(base.spec?.template.spec as IPodSpec).startupProbe?.httpGet?.path).toBe(
+      '/readyz',
+    );
   });
 });
 
