@@ -71,6 +71,7 @@ describe('bad configuration', () => {
       S3_HEALTH_SSE: 'rot13',
       S3_HEALTH_DIAGNOSE_TOKEN: 'zq7-tiny',
       S3_HEALTH_METRICS_HISTOGRAMS: 'yes',
+      S3_HEALTH_DIAGNOSE_MIN_INTERVAL_SECONDS: '0',
     });
     expect(r.code).toBe(78);
     for (const v of [
@@ -83,7 +84,11 @@ describe('bad configuration', () => {
     ]) {
       expect(r.stderr).toContain(v);
     }
-    expect(r.stderr).toContain('6 problems');
+    expect(r.stderr).toContain('7 problems');
+    // A spacing of 0 would let callers drive S3 as fast as they ask (SPEC §8).
+    expect(r.stderr).toContain(
+      'S3_HEALTH_DIAGNOSE_MIN_INTERVAL_SECONDS="0": out of range; allowed: a number from 1 to 3600 (seconds)',
+    );
     expect(r.stderr).not.toContain('zq7-tiny');
     expect(r.stdout).not.toContain('listening');
   });
