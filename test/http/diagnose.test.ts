@@ -429,6 +429,19 @@ describe('with a token set: audit of refusals, no identity without it', () => {
     expect(logs.slice(from).join('')).not.toContain(TOKEN);
   });
 
+  it("the status page's login 401 is an audit line too", async () => {
+    const from = logs.length;
+    const res = await fetch(`${r.url}/?login`, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm="s3-health"/);
+    const lines = logs
+      .slice(from)
+      .map((l) => JSON.parse(l) as { audit?: string; status?: number; delivery?: string });
+    expect(lines.filter((l) => l.audit === '/')).toEqual([
+      expect.objectContaining({ status: 401, delivery: 'unauthorised' }),
+    ]);
+  });
+
   const ids = [instanceId, accountId, roleName];
 
   it('/ shows verdicts and reasons but no identity and no step detail without the token', async () => {

@@ -32,6 +32,13 @@ export const indexRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
         // The page's login link: the browser shows its dialog on this 401,
         // then sends the credentials with every later request to this origin.
         if (access === 'denied') {
+          ctx.audit({
+            path: '/',
+            remote: req.ip,
+            status: 401,
+            delivery: 'unauthorised',
+            durationMs: 0,
+          });
           return reply
             .code(401)
             .header('www-authenticate', challenges(req.headers))
