@@ -85,11 +85,23 @@ describe('a cleared AccessDenied is still explained by /diagnose', () => {
     expect(recent).toContain(`--role-name ${GROUND_IDENTITY.roleName}`);
     for (const secret of g.secrets) expect(text.includes(secret)).toBe(false);
 
+    // One more cycle, then the same report again from the cache (inside the
+    // 10 s spacing): its memory is the memory now, not as of the run.
+    const passingCycles = Number(/s3 passed since [\d:]+ \((\d+) cycles?\)/.exec(recent)?.[1]);
+    expect(passingCycles).toBeGreaterThan(0);
+    const seen = s3Cycles(svc.store.history()).length;
+    await until('one more s3 cycle', () =>
+      s3Cycles(svc.store.history()).length > seen ? true : undefined,
+    );
     const json = (await (await fetch(`${url}/diagnose?format=json`)).json()) as {
       status: string;
       summary: string;
+      cachedAgeSeconds?: number;
       recent: Record<string, unknown>[];
     };
+    expect(json.cachedAgeSeconds).toEqual(expect.any(Number));
+    expect(json.recent[0]).toMatchObject({ check: 's3', to: 'pass' });
+    expect(json.recent[0]?.cycles).toBeGreaterThan(passingCycles);
     expect(json.status).toBe('pass');
     expect(json.summary).toBe(lines[0]);
     const fail = json.recent.find((e) => e.to === 'fail');
