@@ -153,8 +153,10 @@ describe('serve, check and SIGTERM', () => {
       ...groundEnv(),
       S3_HEALTH_PORT: port,
       S3_HEALTH_HOST: '127.0.0.1',
-      S3_HEALTH_INTERVAL_SECONDS: '0.2',
-      S3_HEALTH_TIMEOUT_SECONDS: '0.2',
+      // Short enough that a random stop often lands mid round-trip, long enough
+      // that a loaded CI machine answers within the deadline.
+      S3_HEALTH_INTERVAL_SECONDS: '0.5',
+      S3_HEALTH_TIMEOUT_SECONDS: '0.5',
       HOSTNAME: 'ignored',
     };
     // Several restarts, each stopped at a random moment: some land mid round-trip.
@@ -167,7 +169,7 @@ describe('serve, check and SIGTERM', () => {
           (await run(['check', '--url', `http://127.0.0.1:${port}/healthz`], {})).code === 0;
       }
       expect(healthy, child.out().stderr + child.out().stdout).toBe(true);
-      await new Promise((r) => setTimeout(r, Math.random() * 300));
+      await new Promise((r) => setTimeout(r, Math.random() * 600));
       child.kill('SIGTERM');
       await once(child, 'exit');
       expect(child.exitCode).toBe(0);

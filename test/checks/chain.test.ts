@@ -88,7 +88,9 @@ describe('IMDS faults', () => {
     ['hang', 'imds_timeout', 'token'],
   ] as const)('%s -> %s at step %s', async (fault, reason, step) => {
     ground.imds.setFault(fault);
-    const results = await cycle(useEnv({ ...base(), S3_HEALTH_TIMEOUT_SECONDS: '2' }));
+    // 3 s: a hang costs two 1 s IMDS call deadlines (token PUT, then the
+    // tokenless GET), which must end before the check's own deadline does.
+    const results = await cycle(useEnv({ ...base(), S3_HEALTH_TIMEOUT_SECONDS: '3' }));
     const imds = results.get('imds');
     expect(imds?.status).toBe('fail');
     expect(imds?.reason).toBe(reason);
