@@ -7,14 +7,15 @@
  * Resolves a key id, key ARN, alias name (`alias/x`) or alias ARN; unknown
  * ones get 400 NotFoundException with AWS's wording; `setDenied` answers
  * AccessDeniedException (400) as an IAM policy without kms:DescribeKey does.
- * The signature is checked with the registered secret, as in sts/endpoint.ts.
+ * The signature is checked with the registered secret by checkSigV4, as in sts/endpoint.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ImdsEmulator } from '../imds/emulator.ts';
 import { instanceRoleIdentity } from '../imds/sts-link.ts';
 import { httpUrl, listen, trackServer } from '../shared/http-sockets.ts';
-import { parseAmzDate, parseAuthorization, signatureMatches } from '../sts/sigv4.ts';
+import { readBody } from '../shared/request-body.ts';
+import { checkSigV4 } from '../sts/sigv4.ts';
 
 export interface KmsKey {
   keyId: string;
@@ -61,19 +62,6 @@ function send(res: ServerResponse, status: number, requestId: string, doc: objec
   res.end(body);
 }
 
-function readBody(req: IncomingMessage): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY) chunks.push(c);
-    });
-    req.on('end', () => resolve(size > MAX_BODY ? undefined : Buffer.concat(chunks).toString()));
-    req.on('error', reject);
-  });
-}
-
 export async function startKmsEndpoint(opts: {
   keys: KmsKey[];
   region?: string;
@@ -116,40 +104,8 @@ export async function startKmsEndpoint(opts: {
     req: IncomingMessage,
     body: string,
   ): Promise<KmsCaller | KmsError> => {
-    const auth = parseAuthorization(String(req.headers.authorization ?? ''));
-    const amzDate = req.headers['x-amz-date'];
-    const signedAt = parseAmzDate(typeof amzDate === 'string' ? amzDate : undefined);
-    if (!auth || !signedAt || auth.service !== 'kms') {
-      return {
-        status: 400,
-        type: 'MissingAuthenticationTokenException',
-        message: 'Missing Authentication Token',
-      };
-    }
-    const caller = callers.get(auth.accessKeyId);
-    const token = req.headers['x-amz-security-token'];
-    if (
-      !caller ||
-      (caller.sessionToken ?? undefined) !== (typeof token === 'string' ? token : undefined)
-    ) {
-      return {
-        status: 400,
-        type: 'UnrecognizedClientException',
-        message: 'The security token included in the request is invalid.',
-      };
-    }
-    if (caller.expiration && caller.expiration.getTime() <= Date.now()) {
-      return {
-        status: 400,
-        type: 'ExpiredTokenException',
-        message: 'The security token included in the request is expired',
-      };
-    }
-    if (Math.abs(Date.now() - signedAt.getTime()) > MAX_SKEW_MS) {
-      return { status: 400, type: 'InvalidSignatureException', message: 'Signature expired' };
-    }
     const url = new URL(req.url ?? '/', 'http://kms');
-    const good = await signatureMatches(
+    const checked = await checkSigV4(
       {
         method: req.method ?? 'POST',
         path: url.pathname,
@@ -157,24 +113,46 @@ export async function startKmsEndpoint(opts: {
         headers: req.headers,
         body,
       },
-      auth,
-      caller.secretAccessKey,
+      (accessKeyId) => callers.get(accessKeyId),
+      { maxSkewMs: MAX_SKEW_MS, service: 'kms' },
     );
-    if (!good) {
-      return {
-        status: 400,
-        type: 'InvalidSignatureException',
-        message:
-          'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
-      };
+    if (checked.ok) return checked.caller;
+    switch (checked.reason) {
+      case 'missing':
+      case 'malformed':
+        return {
+          status: 400,
+          type: 'MissingAuthenticationTokenException',
+          message: 'Missing Authentication Token',
+        };
+      case 'unknown-key':
+        return {
+          status: 400,
+          type: 'UnrecognizedClientException',
+          message: 'The security token included in the request is invalid.',
+        };
+      case 'expired-token':
+        return {
+          status: 400,
+          type: 'ExpiredTokenException',
+          message: 'The security token included in the request is expired',
+        };
+      case 'skewed':
+        return { status: 400, type: 'InvalidSignatureException', message: 'Signature expired' };
+      case 'bad-signature':
+        return {
+          status: 400,
+          type: 'InvalidSignatureException',
+          message:
+            'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
+        };
     }
-    return caller;
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     calls++;
     const requestId = randomUUID();
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY);
     const fail = (e: KmsError) =>
       send(res, e.status, requestId, { __type: e.type, message: e.message });
     if (body === undefined)

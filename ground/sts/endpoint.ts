@@ -12,7 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Delays, httpUrl, listen, trackServer } from '../shared/http-sockets.ts';
-import { parseAmzDate, parseAuthorization, signatureMatches } from './sigv4.ts';
+import { readBody } from '../shared/request-body.ts';
+import { checkSigV4 } from './sigv4.ts';
 
 export interface StsIdentity {
   account: string;
@@ -119,19 +120,6 @@ function sendIdentity(res: ServerResponse, requestId: string, id: StsIdentity): 
   );
 }
 
-function readBody(req: IncomingMessage): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY) chunks.push(c);
-    });
-    req.on('end', () => resolve(size > MAX_BODY ? undefined : Buffer.concat(chunks).toString()));
-    req.on('error', reject);
-  });
-}
-
 function amzDateText(d: Date): string {
   return d
     .toISOString()
@@ -156,57 +144,45 @@ export async function startStsEndpoint(
     query: URLSearchParams,
     body: string,
   ): Promise<StsIdentity | StsError> => {
-    const header = req.headers.authorization;
-    if (header === undefined) {
-      return {
-        status: 403,
-        type: 'Sender',
-        code: 'MissingAuthenticationToken',
-        message: 'Request is missing Authentication Token',
-      };
-    }
-    const auth = parseAuthorization(header);
-    const amzDate = req.headers['x-amz-date'];
-    const signedAt = parseAmzDate(typeof amzDate === 'string' ? amzDate : undefined);
-    if (!auth || !signedAt) {
-      return {
-        status: 400,
-        type: 'Sender',
-        code: 'IncompleteSignature',
-        message:
-          'Authorization header requires Credential, SignedHeaders and Signature, and X-Amz-Date.',
-      };
-    }
-    const id = identities.get(auth.accessKeyId);
-    if (!id) return invalidToken();
-    const token = req.headers['x-amz-security-token'];
-    if ((id.sessionToken ?? undefined) !== (typeof token === 'string' ? token : undefined)) {
-      return invalidToken();
-    }
-    if (id.expiration && id.expiration.getTime() <= Date.now()) {
-      return {
-        status: 400,
-        type: 'Sender',
-        code: 'ExpiredToken',
-        message: 'The security token included in the request is expired',
-      };
-    }
-    const now = Date.now();
-    if (Math.abs(now - signedAt.getTime()) > MAX_SKEW_MS) {
-      return {
-        status: 403,
-        type: 'Sender',
-        code: 'SignatureDoesNotMatch',
-        message: `Signature expired: ${amzDateText(signedAt)} is now earlier than ${amzDateText(new Date(now - MAX_SKEW_MS))} (${amzDateText(new Date(now))} - 15 min.)`,
-      };
-    }
-    if (id.secretAccessKey !== undefined) {
-      const good = await signatureMatches(
-        { method: req.method ?? 'GET', path, query, headers: req.headers, body },
-        auth,
-        id.secretAccessKey,
-      );
-      if (!good) {
+    const checked = await checkSigV4(
+      { method: req.method ?? 'GET', path, query, headers: req.headers, body },
+      (accessKeyId) => identities.get(accessKeyId),
+      { maxSkewMs: MAX_SKEW_MS },
+    );
+    if (checked.ok) return checked.caller;
+    switch (checked.reason) {
+      case 'missing':
+        return {
+          status: 403,
+          type: 'Sender',
+          code: 'MissingAuthenticationToken',
+          message: 'Request is missing Authentication Token',
+        };
+      case 'malformed':
+        return {
+          status: 400,
+          type: 'Sender',
+          code: 'IncompleteSignature',
+          message:
+            'Authorization header requires Credential, SignedHeaders and Signature, and X-Amz-Date.',
+        };
+      case 'unknown-key':
+        return invalidToken();
+      case 'expired-token':
+        return {
+          status: 400,
+          type: 'Sender',
+          code: 'ExpiredToken',
+          message: 'The security token included in the request is expired',
+        };
+      case 'skewed':
+        return {
+          status: 403,
+          type: 'Sender',
+          code: 'SignatureDoesNotMatch',
+          message: `Signature expired: ${amzDateText(checked.signedAt)} is now earlier than ${amzDateText(new Date(checked.now - MAX_SKEW_MS))} (${amzDateText(new Date(checked.now))} - 15 min.)`,
+        };
+      case 'bad-signature':
         return {
           status: 403,
           type: 'Sender',
@@ -214,9 +190,7 @@ export async function startStsEndpoint(
           message:
             'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
         };
-      }
     }
-    return id;
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
@@ -230,7 +204,7 @@ export async function startStsEndpoint(
       req.resume();
       return;
     }
-    const body = await readBody(req);
+    const body = await readBody(req, MAX_BODY);
     if (fault === 'slow' && !(await delays.wait(delayMs))) return;
     if (res.destroyed) return;
     if (fault === 'error500') {

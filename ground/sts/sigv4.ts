@@ -148,3 +148,67 @@ export async function signatureMatches(
   if (!produced) return false;
   return timingSafeEqual(Buffer.from(produced), Buffer.from(auth.signature));
 }
+
+/** What a signed request's caller was registered with. */
+export interface SigV4Caller {
+  /** when set, the signature is verified with it */
+  secretAccessKey?: string;
+  /** temporary credentials: the X-Amz-Security-Token that must accompany the key */
+  sessionToken?: string;
+  expiration?: Date;
+}
+
+/**
+ * Why a request was refused, in the order a caller meets the checks; each
+ * emulator words these as its own service does.
+ */
+export type SigV4Refusal =
+  | { reason: 'missing' }
+  | { reason: 'malformed' }
+  | { reason: 'unknown-key' }
+  | { reason: 'expired-token' }
+  | { reason: 'skewed'; signedAt: Date; now: number }
+  | { reason: 'bad-signature' };
+
+/**
+ * The checks STS and KMS share: Authorization header present and well-formed
+ * (for `service` when given), access key known, session token matching (a
+ * long-term key must come without one), token not expired, request time
+ * within `maxSkewMs`, then the signature when the caller has a secret.
+ */
+export async function checkSigV4<C extends SigV4Caller>(
+  req: ReceivedRequest,
+  callerOf: (accessKeyId: string) => C | undefined,
+  opts: { maxSkewMs: number; service?: string },
+): Promise<{ ok: true; caller: C } | ({ ok: false } & SigV4Refusal)> {
+  const header = req.headers.authorization;
+  if (header === undefined) return { ok: false, reason: 'missing' };
+  const auth = parseAuthorization(header);
+  const amzDate = req.headers['x-amz-date'];
+  const signedAt = parseAmzDate(typeof amzDate === 'string' ? amzDate : undefined);
+  if (!auth || !signedAt || (opts.service !== undefined && auth.service !== opts.service)) {
+    return { ok: false, reason: 'malformed' };
+  }
+  const caller = callerOf(auth.accessKeyId);
+  const token = req.headers['x-amz-security-token'];
+  if (
+    !caller ||
+    (caller.sessionToken ?? undefined) !== (typeof token === 'string' ? token : undefined)
+  ) {
+    return { ok: false, reason: 'unknown-key' };
+  }
+  const now = Date.now();
+  if (caller.expiration && caller.expiration.getTime() <= now) {
+    return { ok: false, reason: 'expired-token' };
+  }
+  if (Math.abs(now - signedAt.getTime()) > opts.maxSkewMs) {
+    return { ok: false, reason: 'skewed', signedAt, now };
+  }
+  if (
+    caller.secretAccessKey !== undefined &&
+    !(await signatureMatches(req, auth, caller.secretAccessKey))
+  ) {
+    return { ok: false, reason: 'bad-signature' };
+  }
+  return { ok: true, caller };
+}
