@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { GROUND_IDENTITY, type Ground, startGround } from '../../ground/ground.ts';
 import { denyActions } from '../../ground/radosgw/info.ts';
 import { createService, type Service } from '../../src/service.ts';
-import { clearEnv, useEnv } from '../support/sidecar.ts';
+import { clearEnv, listenLocal, useEnv } from '../support/sidecar.ts';
 
 const rgw = inject('rgw');
 const TOKEN = 'diagnose-token-0123456789';
@@ -41,10 +41,7 @@ async function serve(env: Record<string, string>): Promise<Running> {
     },
   });
   const svc = createService(config, pino({ level: 'trace' }, sink), 'test');
-  await svc.app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = svc.app.server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('no address');
-  return { svc, url: `http://127.0.0.1:${addr.port}` };
+  return { svc, url: await listenLocal(svc) };
 }
 
 async function diagnoseText(

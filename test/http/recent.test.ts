@@ -9,7 +9,7 @@ import { denyActions } from '../../ground/radosgw/info.ts';
 import type { HistoryView } from '../../src/model/history.ts';
 import { createService, type Service } from '../../src/service.ts';
 import { type FaultGround, startFaultGround } from '../reliability/support/ground.ts';
-import { useEnv } from '../support/sidecar.ts';
+import { listenLocal, useEnv } from '../support/sidecar.ts';
 
 const rgw = inject('rgw');
 let g: FaultGround;
@@ -38,10 +38,7 @@ beforeAll(async () => {
     S3_HEALTH_LOG_LEVEL: 'silent',
   });
   svc = createService(config, pino({ level: 'silent' }), 'test');
-  await svc.app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = svc.app.server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('no address');
-  url = `http://127.0.0.1:${addr.port}`;
+  url = await listenLocal(svc);
   svc.scheduler.start();
 }, 60_000);
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Ground, startGround } from '../../ground/ground.ts';
 import { createService, type Service } from '../../src/service.ts';
 import { startBlackhole } from '../support/blackhole.ts';
-import { useEnv } from '../support/sidecar.ts';
+import { listenLocal, useEnv } from '../support/sidecar.ts';
 
 const rgw = inject('rgw');
 let ground: Ground;
@@ -34,10 +34,7 @@ beforeAll(async () => {
     S3_HEALTH_TIMEOUT_SECONDS: '0.5',
   });
   svc = createService(config, pino({ level: 'silent' }), '9.9.9-test');
-  await svc.app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = svc.app.server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('no address');
-  base = `http://127.0.0.1:${addr.port}`;
+  base = await listenLocal(svc);
 });
 
 afterAll(async () => {
@@ -177,18 +174,16 @@ describe('while S3 hangs', () => {
       S3_HEALTH_TIMEOUT_SECONDS: '3',
     });
     const hung = createService(config, pino({ level: 'silent' }), 't');
-    await hung.app.listen({ port: 0, host: '127.0.0.1' });
-    const addr = hung.app.server.address();
-    if (addr === null || typeof addr === 'string') throw new Error('no address');
+    const hungUrl = await listenLocal(hung);
     try {
       hung.scheduler.start();
       // Wait until the cycle is inside the s3 check (imds and credentials done).
       await new Promise((r) => setTimeout(r, 500));
-      const res = await fetch(`http://127.0.0.1:${addr.port}/healthz`);
+      const res = await fetch(`${hungUrl}/healthz`);
       expect(res.status).toBe(503); // first cycle not finished: never a verdict not measured
       expect(hung.store.cycles).toBe(0);
       await waitFor(() => hung.store.cycles === 1, 10_000);
-      const doc = (await (await fetch(`http://127.0.0.1:${addr.port}/healthz/s3`)).json()) as {
+      const doc = (await (await fetch(`${hungUrl}/healthz/s3`)).json()) as {
         status: string;
         checks: Record<string, { output?: string }[]>;
       };

@@ -4,7 +4,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createService, type Service } from '../../src/service.ts';
-import { useEnv } from '../support/sidecar.ts';
+import { listenLocal, useEnv } from '../support/sidecar.ts';
 
 const TOKEN = 'status-page-token-0123456789';
 const HTML = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
@@ -19,10 +19,7 @@ beforeAll(async () => {
     AWS_EC2_METADATA_DISABLED: 'true',
   });
   svc = createService(config, pino({ level: 'silent' }), 'test');
-  await svc.app.listen({ port: 0, host: '127.0.0.1' });
-  const addr = svc.app.server.address();
-  if (addr === null || typeof addr === 'string') throw new Error('no address');
-  url = `http://127.0.0.1:${addr.port}`;
+  url = await listenLocal(svc);
 });
 afterAll(async () => {
   await svc?.stop();

@@ -5,6 +5,7 @@ import { parseConfig } from '../../src/config/parse.ts';
 import { runCycle } from '../../src/engine/cycle.ts';
 import type { CheckName, CheckResult } from '../../src/model/check.ts';
 import type { Config } from '../../src/model/config.ts';
+import type { Service } from '../../src/service.ts';
 
 /**
  * Points this test process at a ground: the SDK reads process.env itself, so
@@ -15,6 +16,14 @@ export function useEnv(env: Record<string, string>): Config {
   const parsed = parseConfig(process.env, 'test-host');
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
   return parsed.config;
+}
+
+/** Listens on a free loopback port (tests never fight over a fixed one); gives the base URL. */
+export async function listenLocal(svc: Service): Promise<string> {
+  await svc.app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = svc.app.server.address();
+  if (addr === null || typeof addr === 'string') throw new Error('no address');
+  return `http://127.0.0.1:${addr.port}`;
 }
 
 export function clearEnv(names: string[]): void {
