@@ -43,6 +43,14 @@ async function diagnoseTokenTimeout(
   try {
     probe = await ctx.deps.imds.get('/latest/meta-data/instance-id', null, ctx.signal);
   } catch (e) {
+    // Neither request answered: IMDS itself is silent, which says nothing about
+    // tokens or the hop limit (a hop-limit drop spares the tokenless GET).
+    if (e instanceof ImdsError && (e.kind === 'timeout' || e.kind === 'aborted')) {
+      throw new CheckFailure(
+        'imds_timeout',
+        `token PUT got no answer within ${Math.round(penaltyMs)} ms and a tokenless GET got none either: IMDS does not answer at all`,
+      );
+    }
     throw new CheckFailure(
       'imds_token_timeout',
       `token PUT got no answer within ${Math.round(penaltyMs)} ms and a tokenless GET failed too (${e instanceof Error ? e.message : String(e)})`,
