@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildSync } from 'esbuild';
+import { terminate } from '../ground/shared/process.ts';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -90,20 +91,7 @@ export function spawnNode(name: string, args: string[], env: Record<string, stri
 /** SIGTERM by PID, SIGKILL after `graceMs`; resolves once the process is gone. Idempotent. */
 export async function stopProc(p: Proc, graceMs = 8000): Promise<void> {
   if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  try {
-    process.kill(p.pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(p.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }, graceMs);
-  await p.exited;
-  clearTimeout(timer);
+  await terminate(p.pid, p.exited, graceMs);
 }
 
 export async function stopAll(): Promise<void> {

@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { onExit } from '../shared/exit-hooks.ts';
+import { terminate } from '../shared/process.ts';
 
 export interface Daemon {
   name: string;
@@ -56,24 +57,7 @@ export function spawnDaemon(
 
 /** TERM, then KILL after `graceMs`; resolves once the process is reaped. */
 export async function stopDaemon(d: Daemon, graceMs = 5000): Promise<void> {
-  if (!d.alive()) return;
-  try {
-    process.kill(d.pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(d.pid, 'SIGKILL');
-    } catch {
-      // exited in between
-    }
-  }, graceMs);
-  try {
-    await d.exited;
-  } finally {
-    clearTimeout(timer);
-  }
+  if (d.alive()) await terminate(d.pid, d.exited, graceMs);
 }
 
 export interface ToolResult {

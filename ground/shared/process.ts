@@ -50,3 +50,31 @@ export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void
     }
   }
 }
+
+/**
+ * SIGTERM to `pid`, SIGKILL if `exited` has not settled after `graceMs`;
+ * resolves once it has. A PID already gone is left alone.
+ */
+export async function terminate(
+  pid: number,
+  exited: Promise<unknown>,
+  graceMs: number,
+): Promise<void> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // exited in between
+    }
+  }, graceMs);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
