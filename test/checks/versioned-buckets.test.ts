@@ -13,7 +13,7 @@ import {
 } from '../../ground/ground.ts';
 import { adminS3, denyActions } from '../../ground/radosgw/info.ts';
 import { createDeps } from '../../src/checks/create-deps.ts';
-import type { CheckResult } from '../../src/model/check.ts';
+import type { CheckResult, StepResult } from '../../src/model/check.ts';
 import { remediate } from '../../src/report/remediation.ts';
 import { cycle, quiet, useEnv } from '../support/sidecar.ts';
 
@@ -32,6 +32,17 @@ async function ground(opts: GroundOptions): Promise<Ground> {
   const g = await startGround(rgw, opts);
   open.push(g);
   return g;
+}
+
+/** The fix the report shows for a run whose delete step left a version. */
+function versionLeftFix(del: StepResult | undefined, g: Ground) {
+  return remediate('s3_version_left', {
+    check: 's3',
+    step: 'delete',
+    ...(del?.error ? { error: del.error } : {}),
+    facts: { bucket: g.bucket },
+    config: useEnv(g.env),
+  });
 }
 
 async function versionsUnder(bucket: string, prefix = 'healthcheck/') {
@@ -114,13 +125,7 @@ describe('Object Lock', () => {
     // One version and its marker per probe key, nothing else.
     expect(keysOf(left.markers)).toEqual(keysOf(left.versions));
     const r = rs[0];
-    const fix = remediate('s3_version_left', {
-      check: 's3',
-      step: 'delete',
-      ...(del?.error ? { error: del.error } : {}),
-      facts: { bucket: g.bucket },
-      config: useEnv(g.env),
-    });
+    const fix = versionLeftFix(del, g);
     expect(r?.status).toBe('warn');
     expect(fix?.cause).toMatch(/Object Lock retention/);
     expect(fix?.fix.join('\n')).toContain('NoncurrentVersionExpiration');
@@ -140,13 +145,7 @@ describe('s3:DeleteObjectVersion denied', () => {
     const left = await versionsUnder(g.bucket);
     expect(left.versions).toHaveLength(CYCLES);
     expect(left.markers).toHaveLength(CYCLES);
-    const fix = remediate('s3_version_left', {
-      check: 's3',
-      step: 'delete',
-      ...(del?.error ? { error: del.error } : {}),
-      facts: { bucket: g.bucket },
-      config: useEnv(g.env),
-    });
+    const fix = versionLeftFix(del, g);
     const docs = (fix?.blocks ?? [])
       .filter((b) => b.kind === 'json')
       .map((b) => JSON.parse(b.text));
