@@ -46,6 +46,13 @@ export function table(head: string[], rows: string[][]): string {
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+function targetsTable(targets: Target[]): string {
+  return table(
+    ['item', 'target', 'measured', 'met'],
+    targets.map((t) => [t.item, t.target, t.measured, t.met ? 'yes' : '**no**']),
+  );
+}
+
 export function renderResults(
   machine: MachineInfo,
   sections: Section[],
@@ -78,12 +85,7 @@ export function renderResults(
   if (byIssue.length > 0) {
     out.push('## Issue 13 targets, side by side (this run)');
     out.push('');
-    out.push(
-      table(
-        ['item', 'target', 'measured', 'met'],
-        byIssue.map((t) => [t.item, t.target, t.measured, t.met ? 'yes' : '**no**']),
-      ),
-    );
+    out.push(targetsTable(byIssue));
     out.push('');
   }
   out.push('## Machine');
@@ -110,12 +112,7 @@ export function renderResults(
   out.push('');
   out.push('## Targets');
   out.push('');
-  out.push(
-    table(
-      ['item', 'target', 'measured', 'met'],
-      targets.map((t) => [t.item, t.target, t.measured, t.met ? 'yes' : '**no**']),
-    ),
-  );
+  out.push(targetsTable(targets));
   out.push('');
   for (const s of sections) {
     out.push(`## ${s.title}`);
