@@ -67,6 +67,7 @@ export function challenges(headers: IncomingHttpHeaders): string[] {
   return wantsHtml(headers) ? [basic, bearer] : [bearer, basic];
 }
 
-function wantsHtml(headers: IncomingHttpHeaders): boolean {
+/** A browser: offered the Basic challenge first, and the status page at `/`. */
+export function wantsHtml(headers: IncomingHttpHeaders): boolean {
   return (headers.accept ?? '').includes('text/html');
 }

@@ -1,16 +1,12 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { redactConfig } from '../../config/redact.ts';
 import { healthDocument } from '../../report/health.ts';
 import { hideIdentity, publicFacts } from '../../report/identity.ts';
 import { refreshChoice, renderStatusPage } from '../../report/status-page.ts';
-import { accessFor, challenges, maySeeIdentity } from '../auth.ts';
+import { accessFor, challenges, maySeeIdentity, wantsHtml } from '../auth.ts';
 import type { AppContext } from '../context.ts';
 
 /** A browser asks for HTML first; curl (Accept: any) and API clients keep the JSON. */
-function wantsHtml(req: FastifyRequest): boolean {
-  return (req.headers.accept ?? '').includes('text/html');
-}
-
 /** `?refresh` (the probe interval) or `?refresh=N`, N from 5 to 3600 s; anything else: none. */
 function refreshOf(
   query: Record<string, string> | undefined,
@@ -26,7 +22,7 @@ function refreshOf(
 /** What runs here: version, redacted config, endpoints, the last results. */
 export const indexRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
   app.get<{ Querystring: Record<string, string> }>('/', async (req, reply) => {
-    if (wantsHtml(req)) {
+    if (wantsHtml(req.headers)) {
       const access = accessFor(req.headers, ctx.config.diagnoseToken);
       if (Object.hasOwn(req.query ?? {}, 'login')) {
         // The page's login link: the browser shows its dialog on this 401,
