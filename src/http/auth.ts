@@ -67,7 +67,10 @@ export function challenges(headers: IncomingHttpHeaders): string[] {
   return wantsHtml(headers) ? [basic, bearer] : [bearer, basic];
 }
 
-/** A browser: offered the Basic challenge first, and the status page at `/`. */
+/**
+ * A browser (it asks for HTML first): offered the Basic challenge first, and
+ * the status page at `/`; curl (Accept: any) and API clients keep the JSON.
+ */
 export function wantsHtml(headers: IncomingHttpHeaders): boolean {
   return (headers.accept ?? '').includes('text/html');
 }

@@ -6,7 +6,6 @@ import { refreshChoice, renderStatusPage } from '../../report/status-page.ts';
 import { accessFor, challenges, maySeeIdentity, wantsHtml } from '../auth.ts';
 import type { AppContext } from '../context.ts';
 
-/** A browser asks for HTML first; curl (Accept: any) and API clients keep the JSON. */
 /** `?refresh` (the probe interval) or `?refresh=N`, N from 5 to 3600 s; anything else: none. */
 function refreshOf(
   query: Record<string, string> | undefined,
