@@ -217,7 +217,7 @@ ${bill}
 
 Prices: S3 Standard requests, ${S3_PRICES.asOf}; KMS, ${KMS_PRICES.asOf}; samples, ${SAMPLE_PRICES.asOf}. For a fleet of 1,000 hosts multiply by 1,000 ($${fmt((monthly + kmsMonthly + samplesMonthly) * 1000, 0)} a month with SSE-KMS). The probe object is deleted every cycle, so storage is nil. ${fleetQuote()}
 
-- **IMDS token PUTs**: ${r(a.imdsTokens)} a cycle, ${r(tokensPerHour, 0)} an hour at the default interval (counted at the lane's IMDS emulator). The sidecar's own IMDS client caches its token for its 6 h TTL; the PUTs come from the SDK's default chain, which the credentials check re-creates every cycle so that a refresh that stopped working is seen (a cached provider would hide it).
+- **IMDS token PUTs**: ${r(a.imdsTokens)} a cycle, ${r(tokensPerHour, 0)} an hour at the default interval (counted at the lane's IMDS emulator). One is the imds check's token step, which takes a fresh token every cycle so that a hop limit lowered on a running instance is seen (a cached token would hide it); the other is the SDK's default chain, which the credentials check re-creates every cycle so that a refresh that stopped working is seen (a cached provider would hide it).
 - Bytes written: the ${r(a.s3Body, 0)}-byte probe object per cycle; the sidecar logs only verdict changes, so a healthy steady state writes ${r(a.log, 0)} log bytes a cycle and ${r(a.disk, 0)} bytes to disk.
 - The long-run column includes the failures and re-probes of its short timeout (see Memory), so its per-cycle counts may differ slightly from the default interval's.`;
   return {
