@@ -3,6 +3,7 @@
 // figures in bench/out/results.ndjson). Starts its own radosgw and grounds on
 // loopback; every process it starts is stopped by PID at the end, also on
 // failure or Ctrl-C.
+
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { cpuSection } from './cpu.ts';
 import { runCycles } from './cycles.ts';
 import { type DetectionRun, runDetection } from './detection.ts';
 import { detectionSection } from './detection-report.ts';
+import { formatMarkdown } from './format-md.ts';
 import { runIdle } from './idle.ts';
 import { type Lane, setDefaultScript, startLane } from './lane.ts';
 import { machineAtEnd, machineAtStart } from './machine.ts';
@@ -227,6 +229,7 @@ async function main(): Promise<void> {
     provenance: prov,
   });
   writeFileSync(join(ROOT, 'bench', 'results.md'), md);
+  formatMarkdown(ROOT, join('bench', 'results.md'));
   // One line of JSON (.ndjson), for tools; Biome does not format it.
   writeFileSync(
     join(out, 'results.ndjson'),
