@@ -1,9 +1,9 @@
 // A monitoring daemon (Prometheus, Alertmanager) from Debian's packages on
 // loopback, in a temp directory of its own, stopped by PID (also when the run
 // dies: the radosgw runner's exit hook), its directory removed afterwards.
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import {
   type Daemon,
   freePorts,
@@ -12,6 +12,7 @@ import {
   tail,
   waitForHttp,
 } from '../radosgw/proc.ts';
+import { onPath } from '../shared/process.ts';
 
 export interface MonitoringPeer {
   name: string;
@@ -24,18 +25,6 @@ export interface MonitoringPeer {
   log(lines?: number): string;
   alive(): boolean;
   stop(): Promise<void>;
-}
-
-export function onPath(bin: string): boolean {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
-    try {
-      accessSync(join(dir, bin), constants.X_OK);
-      return true;
-    } catch {
-      // next directory
-    }
-  }
-  return false;
 }
 
 /** A missing peer fails loudly: the fleet tier must not skip. */

@@ -6,12 +6,13 @@
 // CLI: `npx node ground/radosgw/radosgw.ts` prints one JSON line and runs until
 // SIGINT/SIGTERM.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
+import { onPath } from '../shared/process.ts';
 import {
   type CephLayout,
   cephConf,
@@ -90,18 +91,6 @@ export interface StartOptions {
 const BINARIES = ['monmaptool', 'ceph-mon', 'ceph-osd', 'ceph', 'radosgw', 'radosgw-admin'];
 const REGION = 'us-east-1';
 const ADMIN_UID = 'admin';
-
-function onPath(bin: string): boolean {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
-    try {
-      accessSync(join(dir, bin), constants.X_OK);
-      return true;
-    } catch {
-      // try the next directory
-    }
-  }
-  return false;
-}
 
 export function radosgwInstalled(): boolean {
   return BINARIES.every(onPath);

@@ -2,7 +2,8 @@
 // a PID is still the same live process, and how to signal a whole process
 // group. Daemons that outlive their parent are reparented to PID 1, which
 // reaps slowly, so a zombie counts as gone.
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
 
 function statFields(pid: number): string[] | undefined {
   try {
@@ -77,4 +78,17 @@ export async function terminate(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Whether `bin` is an executable in a PATH directory (as the shell would find it). */
+export function onPath(bin: string): boolean {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(delimiter)) {
+    try {
+      accessSync(join(dir, bin), constants.X_OK);
+      return true;
+    } catch {
+      // the next directory
+    }
+  }
+  return false;
 }
