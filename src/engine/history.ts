@@ -8,32 +8,50 @@ import {
   type RecentChange,
 } from '../model/history.ts';
 
-// Strings a failure carries are cut to these lengths, so what the memory
-// holds is bounded by the number of entries, whatever AWS answers.
+// Strings a failure carries are cut to these sizes in UTF-8 bytes, so what
+// the memory holds is bounded by the number of entries, whatever AWS answers.
 const MAX_MESSAGE = 1024;
 const MAX_VALUE = 256;
+const ELLIPSIS = '…';
+const ELLIPSIS_BYTES = Buffer.byteLength(ELLIPSIS);
 
-const cut = (s: string, n: number): string => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
+/**
+ * At most `maxBytes` of UTF-8, cut on a character boundary (never inside a
+ * surrogate pair or a multibyte sequence), with an ellipsis where it was cut.
+ */
+export function cutUtf8(s: string, maxBytes: number): string {
+  if (Buffer.byteLength(s) <= maxBytes) return s;
+  const budget = maxBytes - ELLIPSIS_BYTES;
+  let used = 0;
+  let end = 0;
+  // Iterating a string yields whole code points, so a pair is never split.
+  for (const ch of s) {
+    const size = Buffer.byteLength(ch);
+    if (used + size > budget) break;
+    used += size;
+    end += ch.length;
+  }
+  return `${s.slice(0, end)}${ELLIPSIS}`;
+}
+
+const cutValue = (v: unknown): unknown => (typeof v === 'string' ? cutUtf8(v, MAX_VALUE) : v);
+
+function boundedRecord<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, cutValue(v)])) as T;
+}
 
 function boundedObserved(o: Observed): Observed {
   const out: Observed = {};
   for (const [k, v] of Object.entries(o).slice(0, 32))
-    out[cut(k, 64)] = typeof v === 'string' ? cut(v, MAX_VALUE) : v;
+    out[cutUtf8(k, 64)] = typeof v === 'string' ? cutUtf8(v, MAX_VALUE) : v;
   return out;
 }
 
+/** Every string field bounded: the message to MAX_MESSAGE, the rest to MAX_VALUE. */
 function boundedError(e: ClassifiedError): ClassifiedError {
-  const copy: ClassifiedError = { ...e, message: cut(e.message, MAX_MESSAGE) };
-  if (e.detail !== undefined) {
-    copy.detail = Object.fromEntries(
-      Object.entries(e.detail).map(([k, v]) => [k, typeof v === 'string' ? cut(v, MAX_VALUE) : v]),
-    );
-  }
-  if (e.named !== undefined) {
-    copy.named = Object.fromEntries(
-      Object.entries(e.named).map(([k, v]) => [k, typeof v === 'string' ? cut(v, MAX_VALUE) : v]),
-    );
-  }
+  const copy: ClassifiedError = { ...boundedRecord(e), message: cutUtf8(e.message, MAX_MESSAGE) };
+  if (e.detail !== undefined) copy.detail = boundedRecord(e.detail);
+  if (e.named !== undefined) copy.named = boundedRecord(e.named);
   return copy;
 }
 
@@ -53,7 +71,7 @@ function failureDetailOf(r: CheckResult): FailureDetail | undefined {
     ...(step?.error === undefined ? {} : { error: boundedError(step.error) }),
     ...(step === undefined ? {} : { observed: boundedObserved(step.observed) }),
     ...(r.blockedBy === undefined ? {} : { blockedBy: r.blockedBy }),
-    ...(r.output === undefined ? {} : { output: cut(r.output, MAX_MESSAGE) }),
+    ...(r.output === undefined ? {} : { output: cutUtf8(r.output, MAX_MESSAGE) }),
   };
 }
 

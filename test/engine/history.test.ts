@@ -1,6 +1,6 @@
 import { serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { History } from '../../src/engine/history.ts';
+import { cutUtf8, History } from '../../src/engine/history.ts';
 import { HealthStore } from '../../src/engine/store.ts';
 import type { CheckResult, Status } from '../../src/model/check.ts';
 import { RECENT_CHANGES } from '../../src/model/history.ts';
@@ -149,11 +149,68 @@ describe('History', () => {
     // request ids have the same width), and messages are cut to 1 KiB.
     expect(new Set(sizes).size, `sizes ${sizes.join(', ')}`).toBe(1);
     for (const c of view.changes) {
-      expect(c.detail?.error?.message.length ?? 0).toBeLessThanOrEqual(1024);
+      expect(Buffer.byteLength(c.detail?.error?.message ?? '')).toBeLessThanOrEqual(1024);
     }
     console.log(
       `history after 10,000 cycles: ${capacity} cycles, ${RECENT_CHANGES} changes, ${serialize(view).length} bytes serialized (same at 1,200, 6,000, 9,600)`,
     );
+  });
+
+  it('cuts every string field of a failure to 1 KiB (message) or 256 B of UTF-8, on a character boundary', () => {
+    // Multibyte (é: 2 B, 語: 3 B) and astral (😀: 4 B, a surrogate pair) text:
+    // a cut by UTF-16 units would split the pair and exceed the byte bound.
+    const astral = `x${'😀'.repeat(600)}`;
+    const mixed = 'é語😀'.repeat(200);
+    const h = new History(5);
+    h.record(
+      check(
+        's3',
+        [
+          failed('put', {
+            reason: 's3_access_denied',
+            code: astral,
+            httpStatus: 403,
+            message: mixed,
+            requestId: astral,
+            extendedRequestId: mixed,
+            time: astral,
+            detail: { key: astral },
+            named: { s3Action: mixed },
+          }),
+        ],
+        { startedAt: at(0) },
+      ),
+      T0,
+      'fail',
+    );
+    const error = h.view().changes[0]?.detail?.error;
+    expect(error).toBeDefined();
+    const bytes = (s: string | undefined) => Buffer.byteLength(s ?? '');
+    const wellFormed = (s: string | undefined) => (s ?? '').isWellFormed();
+    expect(bytes(error?.message)).toBeLessThanOrEqual(1024);
+    expect(bytes(error?.message)).toBeGreaterThan(1000);
+    for (const v of [error?.code, error?.requestId, error?.extendedRequestId, error?.time]) {
+      expect(bytes(v)).toBeLessThanOrEqual(256);
+      expect(wellFormed(v)).toBe(true);
+      expect(v?.endsWith('…')).toBe(true);
+    }
+    expect(wellFormed(error?.message)).toBe(true);
+    expect(bytes(error?.detail?.key)).toBeLessThanOrEqual(256);
+    expect(bytes(error?.named?.s3Action)).toBeLessThanOrEqual(256);
+  });
+
+  it('cutUtf8 keeps what fits and never splits a code point', () => {
+    expect(cutUtf8('abc', 3)).toBe('abc');
+    // 4 B budget: the ellipsis takes 3 B, so one ASCII byte stays.
+    expect(cutUtf8('abcdef', 4)).toBe('a…');
+    // 7 B: the ellipsis' 3 B leave exactly one 4-byte emoji.
+    expect(cutUtf8('😀😀', 7)).toBe('😀…');
+    expect(cutUtf8('😀😀', 6)).toBe('…');
+    for (let n = 3; n < 40; n++) {
+      const out = cutUtf8('a😀é語'.repeat(5), n);
+      expect(Buffer.byteLength(out)).toBeLessThanOrEqual(n);
+      expect(out.isWellFormed()).toBe(true);
+    }
   });
 
   it('hands out copies: a reader cannot change what the engine remembers', () => {
