@@ -168,7 +168,9 @@ export async function removeObject(t: RemoveTarget): Promise<Removal> {
       await del(t, id);
     } catch (e) {
       if (!refused(e)) throw e;
-      return versionLeft(t, e, 'null', marker);
+      // What stays is what S3 refused: the `null` version (under the marker),
+      // or, when `null` already went, the marker itself.
+      return id === marker ? versionLeft(t, e, marker) : versionLeft(t, e, 'null', marker);
     }
   }
   return { removed: true };

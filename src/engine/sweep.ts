@@ -64,6 +64,14 @@ function isLeftover(key: string | undefined, ownPrefix: string, minAgeMs: number
   return own.ok && own.writtenAt !== undefined && now - own.writtenAt >= minAgeMs;
 }
 
+/**
+ * The sweep reads its own prefix page by page, up to this many pages of
+ * PAGE_KEYS (and within the one deadline it is given): a prefix that holds
+ * more than that after a long crash loop is finished by the next process.
+ */
+const MAX_PAGES = 10;
+const PAGE_KEYS = 1000;
+
 async function listLeftovers(
   s3: S3Client,
   config: Config,
@@ -73,24 +81,47 @@ async function listLeftovers(
   now: number,
 ): Promise<Leftover[]> {
   const minAgeMs = leftoverAgeMs(config);
+  const found: Leftover[] = [];
+  const base = { Bucket: config.bucket, Prefix: ownPrefix, MaxKeys: PAGE_KEYS };
   if (!versions) {
-    const out = await s3.send(
-      new ListObjectsV2Command({ Bucket: config.bucket, Prefix: ownPrefix, MaxKeys: 200 }),
-      { abortSignal: signal },
-    );
-    return (out.Contents ?? [])
-      .filter((o) => isLeftover(o.Key, ownPrefix, minAgeMs, now))
-      .map((o) => ({ key: o.Key as string }));
+    let token: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const out = await s3.send(
+        new ListObjectsV2Command({
+          ...base,
+          ...(token === undefined ? {} : { ContinuationToken: token }),
+        }),
+        { abortSignal: signal },
+      );
+      for (const o of out.Contents ?? []) {
+        if (isLeftover(o.Key, ownPrefix, minAgeMs, now)) found.push({ key: o.Key as string });
+      }
+      token = out.IsTruncated === true ? out.NextContinuationToken : undefined;
+      if (token === undefined) break;
+    }
+    return found;
   }
   // Noncurrent versions and delete markers too: a predecessor that died
   // between its DELETE and the version's removal leaves either.
-  const out = await s3.send(
-    new ListObjectVersionsCommand({ Bucket: config.bucket, Prefix: ownPrefix, MaxKeys: 200 }),
-    { abortSignal: signal },
-  );
-  return [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])]
-    .filter((v) => v.VersionId !== undefined && isLeftover(v.Key, ownPrefix, minAgeMs, now))
-    .map((v) => ({ key: v.Key as string, versionId: v.VersionId as string }));
+  let marker: { KeyMarker?: string; VersionIdMarker?: string } = {};
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const out = await s3.send(new ListObjectVersionsCommand({ ...base, ...marker }), {
+      abortSignal: signal,
+    });
+    for (const v of [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])]) {
+      if (v.VersionId !== undefined && isLeftover(v.Key, ownPrefix, minAgeMs, now)) {
+        found.push({ key: v.Key as string, versionId: v.VersionId });
+      }
+    }
+    if (out.IsTruncated !== true || out.NextKeyMarker === undefined) break;
+    marker = {
+      KeyMarker: out.NextKeyMarker,
+      ...(out.NextVersionIdMarker === undefined
+        ? {}
+        : { VersionIdMarker: out.NextVersionIdMarker }),
+    };
+  }
+  return found;
 }
 
 /**

@@ -200,3 +200,28 @@ it('lists its prefix once per process, and only once the age bound has passed si
   expect((lists[0]?.at ?? 0) - t0).toBeGreaterThanOrEqual(bound);
   expect(deps.leftovers.swept).toBe(true);
 }, 30_000);
+
+describe('more leftovers than one page (a long crash loop)', () => {
+  for (const versioning of [undefined, 'Enabled'] as const) {
+    it(`pages through its own prefix: 1,050 leftovers all go, foreign keys stay (${versioning ?? 'unversioned'})`, async () => {
+      const g = await startGround(rgw, versioning ? { bucketOptions: { versioning } } : {});
+      open.push(g);
+      const ours = Array.from(
+        { length: 1050 },
+        (_, i) => `${OWN}probe-${old}-${i.toString(16).padStart(16, '0')}`,
+      );
+      for (let i = 0; i < ours.length; i += 50) {
+        await Promise.all(ours.slice(i, i + 50).map((k) => put(g.bucket, k)));
+      }
+      // Written now: too young to be a predecessor's (the module's `young` ages past the bound).
+      const foreign = `${OWN}probe-${Date.now()}-ffffffffffffffff`;
+      await put(g.bucket, foreign);
+      const config = useEnv(g.env);
+      const results = await cycle(config, startedLongAgo(config));
+      expect(summary(results).s3).toBe('pass');
+      const out = await s3.send(new ListObjectVersionsCommand({ Bucket: g.bucket, MaxKeys: 1000 }));
+      expect((out.Versions ?? []).map((v) => v.Key)).toEqual([foreign]);
+      expect(out.DeleteMarkers ?? []).toEqual([]);
+    }, 120_000);
+  }
+});
