@@ -18,6 +18,7 @@ export function createDeps(config: Config, logger: WarnLogger, deep = false): Pr
     instanceIdWithoutImds: () => boardInstanceId(),
     leftovers: { swept: deep, since: Date.now() },
     kmsAliases: new Map(),
+    now: Date.now,
     deep,
   };
 }

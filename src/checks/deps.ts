@@ -21,6 +21,8 @@ export interface ProbeDeps {
    * call per alias and hour, not one per cycle.
    */
   kmsAliases: Map<string, { target: KeyMetadata; at: number }>;
+  /** The wall clock the caches above age by; a test moves it to expire them. */
+  now: () => number;
   /** Deep mode (/diagnose) collects extra detail a cycle skips. */
   deep: boolean;
 }

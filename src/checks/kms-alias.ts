@@ -20,7 +20,7 @@ export type AliasVerdict =
  * HEAD keeps showing that key. A retargeted alias shows up at once anyway:
  * S3 then encrypts with the new key, HEAD shows it, and that is asked afresh.
  */
-const ALIAS_TARGET_TTL_MS = 60 * 60 * 1000;
+export const ALIAS_TARGET_TTL_MS = 60 * 60 * 1000;
 
 /** The key KMS named against what HEAD reports (an ARN on AWS, the bare id on some stores). */
 function keyMatches(target: KeyMetadata, reported: string): boolean {
@@ -56,7 +56,7 @@ export async function verifyAlias(
   const cached = ctx.deps.kmsAliases.get(alias);
   if (
     cached !== undefined &&
-    Date.now() - cached.at < ALIAS_TARGET_TTL_MS &&
+    ctx.deps.now() - cached.at < ALIAS_TARGET_TTL_MS &&
     keyMatches(cached.target, reported)
   ) {
     return { kind: 'verified', target: cached.target };
@@ -71,7 +71,7 @@ export async function verifyAlias(
       AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]),
     );
     if (!keyMatches(target, reported)) return { kind: 'mismatch', target };
-    ctx.deps.kmsAliases.set(alias, { target, at: Date.now() });
+    ctx.deps.kmsAliases.set(alias, { target, at: ctx.deps.now() });
     return { kind: 'verified', target };
   } catch (e) {
     if (ctx.signal.aborted) throw e;

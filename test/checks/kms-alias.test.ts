@@ -9,6 +9,7 @@ import { type FaultProxy, startFaultProxy } from '../../ground/fault/proxy.ts';
 import { type Ground, startGround } from '../../ground/ground.ts';
 import { type KmsEndpoint, linkImdsToKms, startKmsEndpoint } from '../../ground/kms/endpoint.ts';
 import { createDeps } from '../../src/checks/create-deps.ts';
+import { ALIAS_TARGET_TTL_MS } from '../../src/checks/kms-alias.ts';
 import { parseConfig } from '../../src/config/parse.ts';
 import type { CheckResult } from '../../src/model/check.ts';
 import { clearEnv, cycle, quiet, useEnv } from '../support/sidecar.ts';
@@ -104,6 +105,21 @@ describe('KMS alias', () => {
       kms.setAlias(ALIAS, TARGET);
       await headShowsKey(TARGET);
     }
+  });
+
+  it('a verified target is trusted for one hour by the deps clock, then asked again', async () => {
+    await headShowsKey(TARGET);
+    const deps = createDeps(kmsConfig(ALIAS), quiet);
+    let clock = Date.parse('2026-12-06T00:00:00Z');
+    deps.now = () => clock;
+    const asked = kms.calls();
+    expect((await s3Result(ALIAS, deps)).status).toBe('pass');
+    clock += ALIAS_TARGET_TTL_MS - 1;
+    expect((await s3Result(ALIAS, deps)).status).toBe('pass');
+    expect(kms.calls()).toBe(asked + 1);
+    clock += 1;
+    expect((await s3Result(ALIAS, deps)).status).toBe('pass');
+    expect(kms.calls()).toBe(asked + 2);
   });
 
   it('the alias points to another key than S3 used -> fail s3_sse_mismatch', async () => {
