@@ -167,6 +167,7 @@ export class History {
     for (const [name, ring] of this.rings) cycles[name] = ring.list();
     return {
       capacity: this.capacity,
+      changeCapacity: RECENT_CHANGES,
       cycles,
       changes: this.changes.map((c) => ({ ...c })),
     };

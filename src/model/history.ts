@@ -48,7 +48,9 @@ export interface HistoryView {
   capacity: number;
   /** Oldest first, at most `capacity` a check. */
   cycles: Partial<Record<CheckName, CycleMark[]>>;
-  /** Newest first, at most `RECENT_CHANGES`. */
+  /** How many changes are kept (`RECENT_CHANGES`). */
+  changeCapacity: number;
+  /** Newest first, at most `changeCapacity`. */
   changes: RecentChange[];
 }
 

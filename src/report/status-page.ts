@@ -306,7 +306,7 @@ export function renderStatusPage(input: StatusPageInput): StatusPage {
     changesTable(input),
     input.maySeeIdentity ? factsList(snap.facts, config) : '',
     '</main>',
-    `<footer><p class="muted">The memory holds the last ${input.history.capacity} cycles per check (S3_HEALTH_HISTORY_CYCLES) and the last 50 changes; a restart forgets them.</p></footer>`,
+    `<footer><p class="muted">The memory holds the last ${input.history.capacity} cycles per check (S3_HEALTH_HISTORY_CYCLES) and the last ${input.history.changeCapacity} changes; a restart forgets them.</p></footer>`,
   ].join('\n');
   const html = `<!doctype html>
 <html lang="en">

@@ -95,6 +95,22 @@ describe('the status page (pure render)', () => {
     expect(html).toContain('href="/?refresh=30"');
   });
 
+  it('states the memory it has: the cycle and change capacities of the history it renders', () => {
+    const st = store();
+    const history = { ...st.history(), capacity: 12, changeCapacity: 7 };
+    const { html } = renderStatusPage({
+      snapshot: st.snapshot(T0 + 41_000),
+      history,
+      config: config({ S3_HEALTH_CHECKS: 'imds,s3' }),
+      version: '0.1.0',
+      now: T0 + 41_000,
+      maySeeIdentity: true,
+    });
+    expect(html).toContain(
+      'the last 12 cycles per check (S3_HEALTH_HISTORY_CYCLES) and the last 7 changes',
+    );
+  });
+
   it('reloads itself by a meta refresh when asked to, with a link to stop', () => {
     const st = store();
     const { html } = renderStatusPage({
