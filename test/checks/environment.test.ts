@@ -137,7 +137,7 @@ describe('environment check', () => {
     expect((await lint({ AWS_EC2_METADATA_DISABLED: 'false' })).status).toBe('pass');
   });
 
-  // BUG (src/config/parse.ts, see test/config/parse.test.ts): the SDK leaves
+  // Regression, fixed in src/config/parse.ts, see test/config/parse.test.ts: the SDK leaves
   // IMDS on for an empty AWS_EC2_METADATA_DISABLED, the lint fails it.
   it('AWS_EC2_METADATA_DISABLED= (empty, as in an env file) is fine', async () => {
     expect((await lint({ AWS_EC2_METADATA_DISABLED: '' })).status).toBe('pass');

@@ -404,7 +404,7 @@ describe('cross-field rules', () => {
     expectClearProblem(list, 'S3_HEALTH_CREDENTIALS_FAIL_SECONDS', '601');
   });
 
-  // BUG (src/config/parse.ts): the cross-field rules compare against the
+  // Regression, fixed in src/config/parse.ts: the cross-field rules compare against the
   // fallback default of a set-but-invalid number, so one bad variable yields
   // two problems, the second about a value nobody wrote (here "longer than
   // S3_HEALTH_INTERVAL_SECONDS (1)" for a timeout of "abc", judged as 5).
@@ -448,7 +448,7 @@ describe('AWS_EC2_METADATA_DISABLED as the JS SDK reads it', () => {
     expect(ok({ AWS_EC2_METADATA_V1_DISABLED: v }).aws.imdsV1Disabled).toBe(true);
   });
 
-  // BUG (src/config/parse.ts parseAws): the SDK tests the variable for
+  // Regression, fixed in src/config/parse.ts parseAws: the SDK tests the variable for
   // truthiness first (`process.env[X] && process.env[X] !== "false"` in
   // @aws-sdk/credential-provider-node remoteProvider; `!!envValue && ...` in
   // @smithy/credential-provider-imds for V1_DISABLED), so an empty value (a
@@ -499,7 +499,7 @@ describe('secrets', () => {
     expect(other).not.toContain(TOKEN);
   });
 
-  // BUG (src/config/parse.ts formatProblems): a typo in the token's variable
+  // Regression, fixed in src/config/parse.ts formatProblems: a typo in the token's variable
   // name (S3_HEALTH_DIAGNOSE_TOKN) is an "unknown variable" whose value, the
   // token itself, is printed on stderr (and by `s3-health config`).
   it('never prints the value of a mistyped token variable', () => {
@@ -685,7 +685,7 @@ describe('properties', () => {
     );
   });
 
-  // BUG (src/config/parse.ts): S3_HEALTH_HOST takes any string ("not a host",
+  // Regression, fixed in src/config/parse.ts: S3_HEALTH_HOST takes any string ("not a host",
   // "0.0.0.0:8080"); the mistake surfaces only when listen() fails, after the
   // checks started, instead of in the one message with exit 78.
   it('S3_HEALTH_HOST is validated like the other variables', () => {

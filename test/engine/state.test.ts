@@ -105,7 +105,7 @@ describe('advance', () => {
     expect(run([FAIL, PASS, FAIL, PASS], t).reported).toBe('fail');
   });
 
-  // BUG (src/engine/state.ts advance): while recovering, "last failure" is
+  // Regression, fixed in src/engine/state.ts advance: while recovering, "last failure" is
   // read from prev.reportedOutput, which is already the previous
   // "recovering …" text, so each cycle nests one more prefix:
   // "recovering 2/3; last failure: recovering 1/3; last failure: put: …".

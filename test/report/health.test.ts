@@ -199,11 +199,11 @@ describe('healthDocument', () => {
     expect(Buffer.byteLength(body)).toBeLessThan(4096);
   });
 
-  // BUG (src/report/health.ts): MAX_OUTPUT bounds characters, not bytes.
+  // Regression, fixed in src/report/health.ts: MAX_OUTPUT bounds characters, not bytes.
   // Control characters JSON-escape to six bytes (\u0001), so four outputs of
   // 240 such characters (IMDS Code/Message text is copied into outputs
   // verbatim) make a 6 KiB body, beyond what Docker keeps. Replace control
-  // characters before slicing, e.g.
+  // characters before slicing (as it now does):
   // `text.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, MAX_OUTPUT)`.
   it('stays under 4 KiB whatever characters the outputs hold', () => {
     const text = `Code=${'\u0001'.repeat(400)}`;
