@@ -46,12 +46,22 @@ export class Metrics {
   private readonly lastSuccess: Gauge<'check'>;
   private readonly expiration: Gauge<'source'>;
   private readonly clockOffset: Gauge;
-  private readonly targetInfo: Gauge<keyof TargetLabels>;
+  /**
+   * `s3_health_target_info` lives in two registries of its own: one with
+   * identity (role, account), one with those labels empty, for a scrape that
+   * may not see identity (SPEC §5). The rest of the exposition is shared.
+   */
+  private readonly targetShown = new Registry();
+  private readonly targetHidden = new Registry();
+  private readonly targetInfo: {
+    shown: Gauge<keyof TargetLabels>;
+    hidden: Gauge<keyof TargetLabels>;
+  };
   private readonly config: Config;
   private target = '';
   private readonly cycles: Counter;
-  private cached?: { at: number; body: Buffer };
-  private rendering?: Promise<Buffer>;
+  private readonly cached = new Map<boolean, { at: number; body: Buffer }>();
+  private readonly rendering = new Map<boolean, Promise<Buffer>>();
   /** Bumped by every cycle, so a render that raced one is not cached. */
   private generation = 0;
 
@@ -146,12 +156,14 @@ export class Metrics {
       labelNames: ['version', 'node'],
       registers,
     }).set({ version, node: process.version }, 1);
-    this.targetInfo = new Gauge({
-      name: 's3_health_target_info',
-      help: 'What this sidecar probes (bucket, region, role, account, credential source); empty until known.',
-      labelNames: TARGET_LABEL_NAMES,
-      registers,
-    });
+    const target = (registry: Registry) =>
+      new Gauge({
+        name: 's3_health_target_info',
+        help: 'What this sidecar probes (bucket, region, role, account, credential source); empty until known, role and account empty where identity is hidden.',
+        labelNames: TARGET_LABEL_NAMES,
+        registers: [registry],
+      });
+    this.targetInfo = { shown: target(this.targetShown), hidden: target(this.targetHidden) };
     this.setTarget(targetLabels(config, {}));
 
     // Every per-check series exists from the start (as blackbox_exporter
@@ -191,7 +203,7 @@ export class Metrics {
     this.cycles.inc();
     this.refresh(store);
     this.generation++;
-    this.cached = undefined;
+    this.cached.clear();
   }
 
   /** Verdicts are time-dependent (staleness), so they are also refreshed at render time. */
@@ -223,8 +235,10 @@ export class Metrics {
     const key = JSON.stringify(labels);
     if (key === this.target) return;
     this.target = key;
-    this.targetInfo.reset();
-    this.targetInfo.set(labels, 1);
+    this.targetInfo.shown.reset();
+    this.targetInfo.shown.set(labels, 1);
+    this.targetInfo.hidden.reset();
+    this.targetInfo.hidden.set({ ...labels, role: '', account: '' }, 1);
   }
 
   get contentType(): string {
@@ -235,21 +249,31 @@ export class Metrics {
    * The exposition as bytes, rendered at most once per EXPOSITION_MAX_AGE_MS
    * and after every cycle; concurrent scrapes share one render. Rendering
    * afresh per scrape made /metrics 0.04x a route serving the same bytes.
+   * `identity`: whether this scrape may see role and account (SPEC §5).
    */
-  exposition(store: HealthStore, now: number = performance.now()): Promise<Buffer> {
-    const hit = this.cached;
+  exposition(
+    store: HealthStore,
+    identity: boolean,
+    now: number = performance.now(),
+  ): Promise<Buffer> {
+    const hit = this.cached.get(identity);
     if (hit && now - hit.at < EXPOSITION_MAX_AGE_MS) return Promise.resolve(hit.body);
-    this.rendering ??= this.render(store, now).finally(() => {
-      this.rendering = undefined;
-    });
-    return this.rendering;
+    let rendering = this.rendering.get(identity);
+    if (rendering === undefined) {
+      rendering = this.render(store, identity, now).finally(() => {
+        this.rendering.delete(identity);
+      });
+      this.rendering.set(identity, rendering);
+    }
+    return rendering;
   }
 
-  private async render(store: HealthStore, at: number): Promise<Buffer> {
+  private async render(store: HealthStore, identity: boolean, at: number): Promise<Buffer> {
     const generation = this.generation;
     this.refresh(store);
-    const body = Buffer.from(await this.registry.metrics());
-    if (generation === this.generation) this.cached = { at, body };
+    const target = identity ? this.targetShown : this.targetHidden;
+    const body = Buffer.from((await this.registry.metrics()) + (await target.metrics()));
+    if (generation === this.generation) this.cached.set(identity, { at, body });
     return body;
   }
 }

@@ -60,7 +60,7 @@ function setup(env: Record<string, string> = {}) {
   let t = 0;
   const scrape = async () => {
     t += EXPOSITION_MAX_AGE_MS;
-    return (await metrics.exposition(store, t)).toString('utf8');
+    return (await metrics.exposition(store, true, t)).toString('utf8');
   };
   return { metrics, store, cycle, scrape };
 }
@@ -124,7 +124,7 @@ describe('S3_HEALTH_METRICS_HISTOGRAMS=true', () => {
   it('still passes promtool check metrics, lint included', () => {
     const { metrics, store, cycle } = setup({ S3_HEALTH_METRICS_HISTOGRAMS: 'true' });
     cycle(failing('s3', 's3_access_denied'));
-    return metrics.exposition(store, 0).then((body) => {
+    return metrics.exposition(store, true, 0).then((body) => {
       const r = spawnSync('promtool', ['check', 'metrics'], { input: body, encoding: 'utf8' });
       expect(r.error, 'promtool must be installed (scripts/install-peers.sh)').toBeUndefined();
       expect(`${r.stdout}${r.stderr}`.trim()).toBe('');
@@ -178,26 +178,26 @@ describe('s3_health_check_failures_total', () => {
 describe('the rendered exposition', () => {
   it('is served from cache within the window, rendered again after it', async () => {
     const { metrics, store } = setup();
-    const a = await metrics.exposition(store, 10_000);
-    expect(await metrics.exposition(store, 10_000 + EXPOSITION_MAX_AGE_MS - 1)).toBe(a);
-    const later = metrics.exposition(store, 10_000 + EXPOSITION_MAX_AGE_MS + 1e6);
+    const a = await metrics.exposition(store, true, 10_000);
+    expect(await metrics.exposition(store, true, 10_000 + EXPOSITION_MAX_AGE_MS - 1)).toBe(a);
+    const later = metrics.exposition(store, true, 10_000 + EXPOSITION_MAX_AGE_MS + 1e6);
     expect(await later).not.toBe(a);
   });
 
   it('is rendered again at once after a cycle, so a new verdict is never held back', async () => {
     const { metrics, store, cycle } = setup();
-    const before = (await metrics.exposition(store, 0)).toString();
+    const before = (await metrics.exposition(store, true, 0)).toString();
     expect(before).toMatch(/^s3_health_up 0$/m);
     cycle(healthy());
-    const after = (await metrics.exposition(store, 1)).toString();
+    const after = (await metrics.exposition(store, true, 1)).toString();
     expect(after).toMatch(/^s3_health_up 1$/m);
   });
 
   it('concurrent scrapes share one render', async () => {
     const { metrics, store } = setup();
     const [a, b] = await Promise.all([
-      metrics.exposition(store, 5e6),
-      metrics.exposition(store, 5e6),
+      metrics.exposition(store, true, 5e6),
+      metrics.exposition(store, true, 5e6),
     ]);
     expect(a).toBe(b);
   });

@@ -29,6 +29,12 @@ export interface PrometheusOptions {
   /** host:port of Alertmanager */
   alertmanager: string;
   job: string;
+  /**
+   * Scrape with `authorization` (Bearer) from a credentials file, as
+   * deploy/prometheus/scrape.yml shows: the sidecar's /metrics then carries
+   * identity (role, account).
+   */
+  bearerToken?: string;
 }
 
 interface ApiAnswer<T> {
@@ -63,13 +69,21 @@ export async function startPrometheus(opts: PrometheusOptions): Promise<Promethe
     '    file_sd_configs:',
     '      - files: [targets.json]',
     '        refresh_interval: 1s',
+    ...(opts.bearerToken === undefined
+      ? []
+      : ['    authorization:', '      type: Bearer', '      credentials_file: scrape-token']),
     '',
   ].join('\n');
   const peer = await startPeer({
     name: 'prometheus',
     bin: 'prometheus',
     pkg: 'prometheus',
-    files: { 'prometheus.yml': config, 'targets.json': '[]', ...opts.rules },
+    files: {
+      'prometheus.yml': config,
+      'targets.json': '[]',
+      ...(opts.bearerToken === undefined ? {} : { 'scrape-token': opts.bearerToken }),
+      ...opts.rules,
+    },
     args: (dir, port) => [
       `--config.file=${join(dir, 'prometheus.yml')}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,

@@ -175,6 +175,16 @@ describe('deploy/prometheus', () => {
     const run = promtool(['check', 'config', config]);
     expectSuccess(run);
     expect(run.output).toContain('valid prometheus config file syntax');
+    // The token-carrying variant, uncommented as its comment says, is valid too.
+    const token = join(tmp, 's3-health-token');
+    writeFileSync(token, 'the-token\n');
+    const uncommented = scrape
+      .replace(/^ {4}# (authorization:| {2}type: Bearer)$/gm, '    $1')
+      .replace(/^ {4}# {3}credentials_file: .*$/m, `      credentials_file: ${token}`);
+    expect(uncommented).toMatch(/^ {4}authorization:\n {6}type: Bearer\n {6}credentials_file: /m);
+    writeFileSync(config, ['rule_files:', `  - ${JSON.stringify(ALERTS)}`, uncommented].join('\n'));
+    const withToken = promtool(['check', 'config', config]);
+    expectSuccess(withToken);
   });
 
   it('every alert has a firing and a quiet unit test', () => {

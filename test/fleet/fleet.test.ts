@@ -2,7 +2,7 @@
 // a real Prometheus (shipped rules) and a real Alertmanager (shipped routing),
 // scenario by scenario, exactly, and within the bound the config implies.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Fleet, startFleet } from './support/fleet.ts';
+import { type Fleet, ROLE_NAME, startFleet } from './support/fleet.ts';
 import { type FleetReport, notificationLog, runScenarios } from './support/scenarios.ts';
 
 const SIZE = Number(process.env.FLEET_SIZE ?? 6);
@@ -65,6 +65,13 @@ describe(`a fleet of ${SIZE} sidecars, Prometheus and Alertmanager`, () => {
     expect(report.dashboardHealthy.filter((p) => p.series === 0)).toEqual([]);
     expect(report.dashboardBucketDown.length).toBe(report.dashboardHealthy.length);
     expect(report.dashboardBucketDown.filter((p) => p.series === 0)).toEqual([]);
+  });
+
+  it('identity both ways: Prometheus scraping with the token sees the role; a scrape without it does not', () => {
+    expect(report.identity.scrapedRoles).toEqual([ROLE_NAME]);
+    expect(report.identity.unauthenticatedLine).toMatch(
+      /^s3_health_target_info\{bucket="kb-fleet-[0-9a-f]+",region="eu-west-1",role="",account="",source="imds"\} 1$/,
+    );
   });
 
   it('measures series and samples per sidecar and Prometheus memory', () => {

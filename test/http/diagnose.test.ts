@@ -465,6 +465,30 @@ describe('with a token set: audit of refusals, no identity without it', () => {
     }
   });
 
+  it('/metrics hides role and account without the token, shows them to a scrape that carries it', async () => {
+    const targetInfo = (body: string) =>
+      body.split('\n').filter((l) => l.startsWith('s3_health_target_info'));
+    const open = await (await fetch(`${r.url}/metrics`)).text();
+    for (const id of ids) expect(open, id).not.toContain(id);
+    expect(targetInfo(open)).toEqual([
+      `s3_health_target_info{bucket="${ground.bucket}",region="${region}",role="",account="",source="imds"} 1`,
+    ]);
+    // The verdict series are the same for both.
+    expect(open).toMatch(/^s3_health_up 1$/m);
+    const basic = `Basic ${Buffer.from(`prometheus:${TOKEN}`).toString('base64')}`;
+    for (const authorization of [`Bearer ${TOKEN}`, basic]) {
+      const full = await (await fetch(`${r.url}/metrics`, { headers: { authorization } })).text();
+      expect(targetInfo(full)).toEqual([
+        `s3_health_target_info{bucket="${ground.bucket}",region="${region}",role="${roleName}",account="${accountId}",source="imds"} 1`,
+      ]);
+    }
+    // A wrong token is a scrape without one.
+    const wrong = await (
+      await fetch(`${r.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}x` } })
+    ).text();
+    expect(targetInfo(wrong)).toEqual(targetInfo(open));
+  });
+
   it('?verbose and /healthz name the reason but not the account, role or instance', async () => {
     // A wrong role: the check's output names the caller's ARN (account, role, instance).
     const w = await serve({

@@ -46,6 +46,8 @@ export const SHIPPED = {
 };
 export const JOB = 's3-health';
 export const ROLE_NAME = 's3-health-probe';
+/** The fleet's S3_HEALTH_DIAGNOSE_TOKEN; Prometheus scrapes with it. */
+export const SCRAPE_TOKEN = 'fleet-scrape-token-0123456789';
 
 export interface FleetOptions {
   size: number;
@@ -154,6 +156,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       rules: { 'alerts.yml': scaleRules(readFileSync(SHIPPED.rules, 'utf8'), opts.k) },
       alertmanager: `127.0.0.1:${alertmanager.port}`,
       job: JOB,
+      bearerToken: SCRAPE_TOKEN,
     });
     cleanups.push(() => prometheus.stop());
     prometheus.setTargets([{ targets: hosts.map((h) => h.instance) }]);
@@ -238,6 +241,8 @@ async function makeHost(index: number, port: number, d: HostDeps): Promise<Host>
     S3_HEALTH_INTERVAL_SECONDS: String(d.opts.intervalSeconds),
     S3_HEALTH_TIMEOUT_SECONDS: String(d.opts.timeoutSeconds),
     S3_HEALTH_LOG_LEVEL: 'warn',
+    // Identity on /metrics only for a scrape that carries it (SPEC §5).
+    S3_HEALTH_DIAGNOSE_TOKEN: SCRAPE_TOKEN,
   };
   const host: Host = {
     index,

@@ -11,7 +11,7 @@ import {
 } from './bounds.ts';
 import { type Cost, measureCost } from './cost.ts';
 import { evaluateDashboard, type PanelResult } from './dashboard.ts';
-import { type Fleet, JOB, SHIPPED } from './fleet.ts';
+import { type Fleet, JOB, SCRAPE_TOKEN, SHIPPED } from './fleet.ts';
 
 /** A notification reduced to what on-call reads, for exact comparison. */
 export interface Seen {
@@ -54,6 +54,12 @@ export interface FleetReport {
   dashboardHealthy: PanelResult[];
   dashboardBucketDown: PanelResult[];
   cost: Cost;
+  /**
+   * Identity both ways (SPEC §5): the role label of s3_health_target_info as
+   * Prometheus scraped it with the token, and one sidecar's target_info line
+   * fetched without it.
+   */
+  identity: { scrapedRoles: string[]; unauthenticatedLine: string };
   /** wall time of the whole run, ms */
   wallMs: number;
   startupMs: number;
@@ -62,6 +68,20 @@ export interface FleetReport {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Extra time after the last possible notification in which nothing more may arrive. */
 const QUIET_MS = 3000;
+
+async function identityBothWays(fleet: Fleet): Promise<FleetReport['identity']> {
+  const scraped = await fleet.prometheus.query('s3_health_target_info');
+  const first = fleet.hosts[0];
+  const open = first
+    ? await (
+        await fetch(`http://${first.instance}/metrics`, { signal: AbortSignal.timeout(5000) })
+      ).text()
+    : '';
+  return {
+    scrapedRoles: [...new Set(scraped.map((x) => x.metric.role ?? ''))],
+    unauthenticatedLine: open.split('\n').find((l) => l.startsWith('s3_health_target_info')) ?? '',
+  };
+}
 
 async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined>): Promise<T> {
   const end = Date.now() + ms;
@@ -176,6 +196,7 @@ export async function runScenarios(fleet: Fleet, startupMs: number): Promise<Fle
   );
   const startupNoise = fleet.recorder.all();
   const cost = await measureCost(fleet.prometheus, n, p.scrapeMs);
+  const identity = await identityBothWays(fleet);
   const builtins = {
     __rate_interval: `${4 * p.scrapeMs}ms`,
     __interval: `${p.scrapeMs}ms`,
@@ -217,6 +238,7 @@ export async function runScenarios(fleet: Fleet, startupMs: number): Promise<Fle
     const r = await observe(fleet, at, expected, [fire], quiet);
     // The link on-call clicks works and explains it.
     const diagnose = await fetch(`http://${a.instance}/diagnose`, {
+      headers: { authorization: `Bearer ${SCRAPE_TOKEN}` },
       signal: AbortSignal.timeout(15_000),
     });
     const text = await diagnose.text();
@@ -425,6 +447,7 @@ export async function runScenarios(fleet: Fleet, startupMs: number): Promise<Fle
     dashboardHealthy,
     dashboardBucketDown,
     cost,
+    identity,
     wallMs: Date.now() - t0 + startupMs,
     startupMs,
   };
