@@ -7,7 +7,7 @@ import { DiagnoseGate } from './engine/diagnose-gate.ts';
 import { createDiagnoser } from './engine/diagnose-run.ts';
 import { Scheduler } from './engine/scheduler.ts';
 import { HealthStore } from './engine/store.ts';
-import { auditTo } from './http/audit.ts';
+import { callerLog } from './http/audit.ts';
 import { buildServer } from './http/server.ts';
 import { Metrics } from './metrics.ts';
 import type { Config } from './model/config.ts';
@@ -65,18 +65,16 @@ export function createService(config: Config, logger: Logger, version: string): 
     ),
     diagnoseSpacingMs(config),
   );
-  const app = buildServer(
-    {
-      config,
-      store,
-      metrics,
-      version,
-      startedAt: Date.now(),
-      diagnose: () => gate.ask(),
-      audit: auditTo(logger),
-    },
-    logger,
-  );
+  const log = callerLog(logger);
+  const app = buildServer({
+    config,
+    store,
+    metrics,
+    version,
+    startedAt: Date.now(),
+    diagnose: () => gate.ask(),
+    log,
+  });
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
@@ -84,6 +82,7 @@ export function createService(config: Config, logger: Logger, version: string): 
       // deletes its probe object before its promise settles.
       await Promise.all([scheduler.stop(), gate.stop()]);
       await app.close();
+      log.close();
       deps.clients.destroy();
       diagnoseDeps.clients.destroy();
     })();

@@ -8,12 +8,21 @@ export type GateAnswer<T> =
       ageMs: number;
     };
 
-/** Inside the spacing window with no report to give (the one run of the window failed). */
+/** The live run of a window that threw instead of giving a report. */
+export interface FailedRun {
+  /** When it failed (the gate's clock). */
+  at: number;
+  error: string;
+}
+
+/** Inside the spacing window with no report to give: the one run of the window failed. */
 export class DiagnoseSpaced extends Error {
   readonly retryAfterMs: number;
-  constructor(retryAfterMs: number) {
+  readonly failed: FailedRun | undefined;
+  constructor(retryAfterMs: number, failed?: FailedRun) {
     super(`a live /diagnose run started less than the minimum interval ago`);
     this.retryAfterMs = retryAfterMs;
+    this.failed = failed;
   }
 }
 
@@ -21,6 +30,10 @@ export class DiagnoseStopped extends Error {
   constructor() {
     super('shutting down: no new /diagnose run');
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 /**
@@ -36,7 +49,8 @@ export class DiagnoseGate<T> {
   private readonly abort = new AbortController();
   private inFlight: Promise<T> | undefined;
   private lastStartedAt: number | undefined;
-  private last: { report: T; finishedAt: number } | undefined;
+  /** The last run's outcome: its report, or the error it failed with (never an older report). */
+  private last: { report: T; finishedAt: number } | { failed: FailedRun } | undefined;
   private stopped = false;
 
   constructor(
@@ -53,8 +67,8 @@ export class DiagnoseGate<T> {
     if (this.inFlight !== undefined) return { report: await this.inFlight, live: true };
     const now = this.now();
     if (this.lastStartedAt !== undefined && now - this.lastStartedAt < this.spacingMs) {
-      if (this.last === undefined) {
-        throw new DiagnoseSpaced(this.lastStartedAt + this.spacingMs - now);
+      if (this.last === undefined || 'failed' in this.last) {
+        throw new DiagnoseSpaced(this.lastStartedAt + this.spacingMs - now, this.last?.failed);
       }
       return {
         report: this.last.report,
@@ -64,10 +78,17 @@ export class DiagnoseGate<T> {
     }
     if (this.stopped) throw new DiagnoseStopped();
     this.lastStartedAt = now;
-    const run = this.run(this.abort.signal).then((report) => {
-      this.last = { report, finishedAt: this.now() };
-      return report;
-    });
+    const run = this.run(this.abort.signal).then(
+      (report) => {
+        this.last = { report, finishedAt: this.now() };
+        return report;
+      },
+      (err: unknown) => {
+        // Callers in the window learn that this run failed, not an older report.
+        this.last = { failed: { at: this.now(), error: errorText(err) } };
+        throw err;
+      },
+    );
     this.inFlight = run.finally(() => {
       this.inFlight = undefined;
     });

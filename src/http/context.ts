@@ -3,7 +3,7 @@ import type { HealthStore } from '../engine/store.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Config } from '../model/config.ts';
 import type { DiagnoseReport } from '../model/diagnose.ts';
-import type { Audit } from './audit.ts';
+import type { CallerLog } from './audit.ts';
 
 /** What every route plugin is given: read-only views, never a way to wait on AWS (but /diagnose). */
 export interface AppContext {
@@ -14,6 +14,6 @@ export interface AppContext {
   startedAt: number;
   /** A live run of every check, or the last one's report within the spacing window. */
   diagnose: () => Promise<GateAnswer<DiagnoseReport>>;
-  /** One log line per /diagnose call and per refused request. */
-  audit: Audit;
+  /** The lines callers cause: one per /diagnose call and refused request, within a budget. */
+  log: CallerLog;
 }

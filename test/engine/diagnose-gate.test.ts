@@ -63,6 +63,25 @@ describe('DiagnoseGate', () => {
     expect((err as DiagnoseSpaced).retryAfterMs).toBe(10_000);
   });
 
+  it('a run that threw after a good one: its window gets the failure, never the older report', async () => {
+    let now = 0;
+    let fail = false;
+    const gate = new DiagnoseGate<number>(
+      () => (fail ? Promise.reject(new Error('bug')) : Promise.resolve(1)),
+      10_000,
+      () => now,
+    );
+    expect(await gate.ask()).toEqual({ report: 1, live: true });
+    now = 10_000;
+    fail = true;
+    await expect(gate.ask()).rejects.toThrow('bug');
+    now = 12_000;
+    const err = await gate.ask().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DiagnoseSpaced);
+    expect((err as DiagnoseSpaced).failed).toEqual({ at: 10_000, error: 'Error: bug' });
+    expect((err as DiagnoseSpaced).retryAfterMs).toBe(8_000);
+  });
+
   it('stop aborts the run in flight, awaits it, and refuses new runs', async () => {
     const { gate, runs, advance } = setup(1000);
     const asked = gate.ask();

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { DiagnoseSpaced, DiagnoseStopped } from '../../engine/diagnose-gate.ts';
+import { cutUtf8 } from '../../engine/history.ts';
 import { renderDiagnoseJson, renderDiagnoseText } from '../../report/diagnose.ts';
 import { httpStatusFor } from '../../report/health.ts';
-import type { Delivery } from '../audit.ts';
+import { type Delivery, errorStatus } from '../audit.ts';
 import { accessFor, challenges, mayDiagnose } from '../auth.ts';
 import type { AppContext } from '../context.ts';
 
@@ -33,7 +34,12 @@ async function answer(ctx: AppContext, req: Req, reply: FastifyReply): Promise<D
     if (err instanceof DiagnoseSpaced) {
       const wait = Math.ceil(err.retryAfterMs / 1000);
       reply.code(429).header('retry-after', String(wait)).type('text/plain');
-      reply.send(`429: the last live run gave no report; the next may start in ${wait} s\n`);
+      const failed = err.failed;
+      const what =
+        failed === undefined
+          ? 'the last live run gave no report'
+          : `the last live run failed ${Math.round((Date.now() - failed.at) / 1000)} s ago (${cutUtf8(failed.error, 512)}) and gave no report`;
+      reply.send(`429: ${what}; the next may start in ${wait} s\n`);
       return 'spaced';
     }
     if (err instanceof DiagnoseStopped) {
@@ -65,7 +71,7 @@ export const diagnoseRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) =
   app.get<{ Querystring: { format?: string } }>('/diagnose', async (req, reply) => {
     const t0 = performance.now();
     const audit = (delivery: Delivery, status: number) =>
-      ctx.audit({
+      ctx.log.audit({
         path: '/diagnose',
         remote: req.ip,
         status,
@@ -76,8 +82,8 @@ export const diagnoseRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) =
       audit(await answer(ctx, req, reply), reply.statusCode);
       return reply;
     } catch (err) {
-      // Answered by the server's error handler.
-      audit('error', 500);
+      // Answered by the server's error handler: logged with the status it sends.
+      audit('error', errorStatus(err as { statusCode?: number }));
       throw err;
     }
   });

@@ -27,7 +27,7 @@ export const indexRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
         // The page's login link: the browser shows its dialog on this 401,
         // then sends the credentials with every later request to this origin.
         if (access === 'denied') {
-          ctx.audit({
+          ctx.log.audit({
             path: '/',
             remote: req.ip,
             status: 401,
