@@ -35,7 +35,9 @@ install_python_peers() {
   echo "[install-peers] moto/awscli missing: creating $venv"
   mkdir -p /var/cache/s3-health
   /usr/bin/python3 -m venv "$venv"
-  "$venv/bin/pip" install -q 'moto[server]' awscli
+  # The versions test/pasteable/world.ts (PINNED) made its list of operations
+  # moto cannot run against; the pasteable tier fails on any other.
+  "$venv/bin/pip" install -q 'moto[server]==5.2.1' 'awscli==1.45.11'
 }
 if [ ${#need[@]} -eq 0 ]; then
   install_python_peers

@@ -25,8 +25,6 @@ export interface CommandResult {
   error?: string;
   /** For `dry`: what moto answered when sent the call for real. */
   moto?: string;
-  /** Answered from an identical earlier read-only call of this run (see the shim in world.ts). */
-  memo?: boolean;
 }
 
 export interface PasteResult {
@@ -125,7 +123,6 @@ interface Call {
   argv: string[];
   mode: 'run' | 'dry';
   rc: number;
-  memo: boolean;
   err: string;
   moto?: string;
 }
@@ -152,7 +149,6 @@ function readCalls(dir: string): Call[] {
       argv: read('argv').split('\0').slice(0, -1),
       mode: mode === 'dry' ? 'dry' : 'run',
       rc: Number(rc),
-      memo: mode === 'run' && moto === 'memo',
       err: read('err').trim(),
       ...(mode === 'dry' ? { moto: `exit ${moto}: ${firstLine(read('moto'))}` } : {}),
     };
@@ -211,7 +207,7 @@ export async function paste(
       if (call.rc !== 0) return { command, outcome: 'failed', error: call.err.slice(-600) };
       return call.mode === 'dry'
         ? { command, outcome: 'dry', ...(call.moto ? { moto: call.moto } : {}) }
-        : { command, outcome: 'ran', ...(call.memo ? { memo: true } : {}) };
+        : { command, outcome: 'ran' };
     });
     return { commands, skipped: s.skipped, problems: s.problems };
   } finally {

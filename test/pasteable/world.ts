@@ -24,6 +24,12 @@ export const WORLD_NAMES = {
  * checked by awscli's own parser and validator instead (--generate-cli-skeleton
  * output: arguments parsed, parameters validated and serialized, nothing sent).
  */
+/**
+ * The versions MOTO_CANNOT was made against; scripts/install-peers.sh pins
+ * them for a venv, and the pasteable tier checks the ones it finds.
+ */
+export const PINNED = { moto: '5.2.1', awscli: '1.45.11' } as const;
+
 export const MOTO_CANNOT: Record<string, string> = {
   'eks:list-pod-identity-associations': 'moto has no EKS Pod Identity API (HTTP 404)',
   'eks:create-pod-identity-association': 'moto has no EKS Pod Identity API (HTTP 404)',
@@ -96,11 +102,11 @@ async function waitUp(url: string, proc: ChildProcess, log: () => string): Promi
 const SHIM = `#!/usr/bin/env bash
 id="$(date +%s%N)-$$"
 printf '%s\\0' "$@" > "$S3H_AWS_LOG/$id.argv"
-# An identical read-only or dry-parsed call already made this run is answered
-# from its first run (same argv, same answer): awscli costs ~0.5 s a start.
-key="$S3H_MEMO/$(printf '%s\\0' "$@" | sha1sum | cut -c1-40)"
+# Every call runs: against moto, or (an operation moto cannot answer) through
+# awscli's own parameter validation. Nothing is answered from an earlier paste.
 case " $S3H_MOTO_CANNOT " in
   *" $1:$2 "*)
+    # What moto says to it, for the record (once a run: the op, not the paste, is beyond moto).
     probe="$S3H_MOTO_PROBED/$1:$2"
     if [ ! -e "$probe.rc" ]; then
       AWS_MAX_ATTEMPTS=1 "$S3H_REAL_AWS" "$@" >/dev/null 2>"$probe.err"
@@ -108,31 +114,16 @@ case " $S3H_MOTO_CANNOT " in
     fi
     moto=$(cat "$probe.rc")
     cp "$probe.err" "$S3H_AWS_LOG/$id.moto"
-    if [ ! -e "$key.rc" ]; then
-      "$S3H_REAL_AWS" "$@" --generate-cli-skeleton output >"$key.out" 2>"$key.err"
-      echo $? > "$key.rc"
-    fi
-    rc=$(cat "$key.rc")
-    cat "$key.out"
-    cp "$key.err" "$S3H_AWS_LOG/$id.err"
+    "$S3H_REAL_AWS" "$@" --generate-cli-skeleton output >"$S3H_AWS_LOG/$id.out" 2>"$S3H_AWS_LOG/$id.err"
+    rc=$?
+    cat "$S3H_AWS_LOG/$id.out"
     echo "dry $rc $moto" > "$S3H_AWS_LOG/$id.res"
     ;;
   *)
-    case "$2" in describe-*|get-*|list-*|head-*) memo=1 ;; *) memo=0 ;; esac
-    if [ "$memo" = 1 ] && [ -e "$key.rc" ]; then
-      cat "$key.out"
-      cp "$key.err" "$S3H_AWS_LOG/$id.err"
-      rc=$(cat "$key.rc")
-      echo "run $rc memo" > "$S3H_AWS_LOG/$id.res"
-    else
-      "$S3H_REAL_AWS" "$@" >"$S3H_AWS_LOG/$id.out" 2>"$S3H_AWS_LOG/$id.err"
-      rc=$?
-      cat "$S3H_AWS_LOG/$id.out"
-      if [ "$memo" = 1 ] && [ "$rc" = 0 ]; then
-        cp "$S3H_AWS_LOG/$id.out" "$key.out"; cp "$S3H_AWS_LOG/$id.err" "$key.err"; echo 0 > "$key.rc"
-      fi
-      echo "run $rc" > "$S3H_AWS_LOG/$id.res"
-    fi
+    "$S3H_REAL_AWS" "$@" >"$S3H_AWS_LOG/$id.out" 2>"$S3H_AWS_LOG/$id.err"
+    rc=$?
+    cat "$S3H_AWS_LOG/$id.out"
+    echo "run $rc" > "$S3H_AWS_LOG/$id.res"
     ;;
 esac
 cat "$S3H_AWS_LOG/$id.err" >&2
@@ -154,7 +145,6 @@ export async function startMoto(): Promise<Moto> {
   const shimDir = join(home, 'bin');
   mkdirSync(shimDir);
   mkdirSync(join(home, 'probed'));
-  mkdirSync(join(home, 'memo'));
   writeFileSync(join(shimDir, 'aws'), SHIM);
   chmodSync(join(shimDir, 'aws'), 0o755);
   const port = await freePort();
@@ -214,7 +204,6 @@ export async function startMoto(): Promise<Moto> {
     S3H_MOTO_CANNOT: Object.keys(MOTO_CANNOT).join(' '),
     // Each operation moto cannot answer is sent for real once per run, for the record.
     S3H_MOTO_PROBED: join(home, 'probed'),
-    S3H_MEMO: join(home, 'memo'),
   };
   try {
     await waitUp(`${endpoint}/moto-api/`, proc, () => output);

@@ -11,7 +11,7 @@ import { type Render, renderAll } from '../pasteable/cases.ts';
 import { type CommandResult, paste, script, shown } from '../pasteable/paste.ts';
 import { policyKind, s3ResourceViolations } from '../pasteable/policy-rules.ts';
 import { awsCommands, bashSyntax, placeholders, runnable } from '../pasteable/shell.ts';
-import { MOTO_CANNOT, type Moto, startMoto } from '../pasteable/world.ts';
+import { MOTO_CANNOT, type Moto, PINNED, startMoto } from '../pasteable/world.ts';
 
 /** The README's figures ("Fixes are pasteable"): the same bounds, asserted here. */
 const README_BOUNDS = { minDistinctCommands: 50, maxMotoCannot: 7 };
@@ -132,6 +132,21 @@ describe('fixes are pasteable', () => {
     );
   });
 
+  it('moto and awscli are the versions the list of operations moto cannot run was made for', () => {
+    const r = spawnSync(
+      moto.peers.python,
+      ['-c', 'import moto, awscli; print(moto.__version__, awscli.__version__)'],
+      { encoding: 'utf8' },
+    );
+    const [motoVersion, awscliVersion] = r.stdout.trim().split(' ');
+    expect({ moto: motoVersion, awscli: awscliVersion }).toEqual(PINNED);
+    const install = readFileSync(
+      new URL('../../scripts/install-peers.sh', import.meta.url),
+      'utf8',
+    );
+    expect(install).toContain(`'moto[server]==${PINNED.moto}' 'awscli==${PINNED.awscli}'`);
+  });
+
   it('every aws command runs against moto_server, or passes awscli validation where moto cannot', async () => {
     // Values a real cluster would give the kubectl finders the tier cannot run, and the
     // one choice a fix leaves to the operator (which instance profile is the app's).
@@ -156,12 +171,10 @@ describe('fixes are pasteable', () => {
     // Two pastes at a time: the machine is shared, and awscli starts in ~0.5 s.
     const pastes = queue.length;
     let calls = 0;
-    let memo = 0;
     const worker = async () => {
       for (let r = queue.shift(); r !== undefined; r = queue.shift()) {
         const out = await paste(r.blocks, moto.env, choices);
         calls += out.commands.length;
-        memo += out.commands.filter((c) => c.memo).length;
         for (const p of out.problems) problems.push(`${r.reason}: ${p}`);
         for (const c of out.commands) {
           const seen = results.get(c.command) ?? [];
@@ -183,7 +196,7 @@ describe('fixes are pasteable', () => {
       ...new Set(table.filter((c) => c.outcome === 'dry').map((c) => opOf(c.command))),
     ];
     const lines = [
-      `[pasteable] ${table.length} distinct aws commands: ${count('ran')} ran against moto_server, ${count('dry')} passed awscli validation (moto cannot run them), ${count('failed')} failed, ${count('unreached')} never reached aws (${pastes} fixes pasted, ${calls} aws calls of which ${memo} read-only repeats answered from their first run, ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+      `[pasteable] ${table.length} distinct aws commands: ${count('ran')} ran against moto_server, ${count('dry')} passed awscli validation (moto cannot run them), ${count('failed')} failed, ${count('unreached')} never reached aws (${pastes} fixes pasted, ${calls} aws calls, each run for real, ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
       ...dryOps.map((op) => `[pasteable] moto cannot run ${op}: ${MOTO_CANNOT[op] ?? '?'}`),
       ...table
         .filter((c) => c.outcome === 'dry')
