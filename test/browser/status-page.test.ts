@@ -2,8 +2,8 @@
 // playwright-core (no browser download), against a sidecar process on the
 // fault ground. The timeline must follow a fault switched on and off (a real
 // radosgw session policy, then IMDS disabled), with no console error (a CSP
-// violation is one), no request leaving the page's origin, and no serious or
-// critical axe-core finding. Heavy: run it under `flock /tmp/s3h-heavy.lock`.
+// violation is one), no request leaving the page's origin, and no axe-core
+// finding at any impact level. Heavy: run it under `flock /tmp/s3h-heavy.lock`.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -175,7 +175,7 @@ describe('the status page in chromium', () => {
     await context.close();
   }, 30_000);
 
-  it('axe-core finds no serious or critical violation', async () => {
+  it('axe-core finds no violation at any impact level', async () => {
     const w = await watchedPage(open.url);
     await w.page.goto(`${open.url}/`);
     // Evaluated over the DevTools protocol, which the page's CSP does not govern.
@@ -183,10 +183,11 @@ describe('the status page in chromium', () => {
     const result = (await w.page.evaluate(
       `axe.run(document, { resultTypes: ['violations'] })`,
     )) as { violations: { id: string; impact: string | null; help: string; nodes: unknown[] }[] };
-    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    expect(bad.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.length})`)).toEqual([]);
+    expect(
+      result.violations.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.length})`),
+    ).toEqual([]);
     console.log(
-      `axe-core: ${result.violations.length} violation(s) in all, none serious or critical: ${result.violations.map((v) => `${v.impact} ${v.id}`).join(', ') || 'none'}`,
+      `axe-core: ${result.violations.length} violation(s) at any impact level (all rules but experimental)`,
     );
     await w.page.context().close();
   });
