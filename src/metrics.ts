@@ -26,8 +26,28 @@ const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
  */
 export const EXPOSITION_MAX_AGE_MS = 1000;
 
+export interface SeriesEntry {
+  name: string;
+  type: string;
+  help: string;
+  labels: string[];
+}
+
+/** The series table of docs/contract.md §5, from a Metrics built with histograms on. */
+export function renderSeriesTable(entries: readonly SeriesEntry[]): string {
+  const code = (s: string) => `\`${s}\``;
+  return [
+    '| series | type | labels | help |',
+    '|---|---|---|---|',
+    ...entries.map(
+      (e) =>
+        `| ${code(e.name)} | ${e.type} | ${e.labels.length === 0 ? '—' : e.labels.map(code).join(', ')} | ${e.help} |`,
+    ),
+  ].join('\n');
+}
+
 /**
- * The SPEC's series, sized for a fleet (SPEC §5: at most 80 series by
+ * The contract's series (docs/contract.md §5), sized for a fleet (SPEC §5: at most 80 series by
  * default). Durations are gauges of the last run, as blackbox_exporter's
  * probe_*_duration_seconds; histograms, 13 buckets per check and step, are
  * opt-in. Label values only ever come from fixed sets (checks, steps, reasons).
@@ -239,6 +259,21 @@ export class Metrics {
     this.targetInfo.shown.set(labels, 1);
     this.targetInfo.hidden.reset();
     this.targetInfo.hidden.set({ ...labels, role: '', account: '' }, 1);
+  }
+
+  /** Every series this configuration can export (the docs' table is rendered from it). */
+  catalog(): SeriesEntry[] {
+    return [...this.registry.getMetricsAsArray(), ...this.targetShown.getMetricsAsArray()]
+      .filter((m) => m.name.startsWith('s3_health_'))
+      .map((m) => {
+        const labels: unknown = Reflect.get(m, 'labelNames');
+        return {
+          name: m.name,
+          type: String(m.type),
+          help: m.help,
+          labels: Array.isArray(labels) ? labels.map(String) : [],
+        };
+      });
   }
 
   get contentType(): string {

@@ -2,7 +2,7 @@
 export type Delivery = 'live' | 'cached' | 'unauthorised' | 'spaced' | 'stopping' | 'error';
 
 /** One line per call: who asked, what they got, how long it took. Never a header, so never the token. */
-export interface AuditEntry {
+interface AuditEntry {
   path: string;
   remote: string;
   status: number;
