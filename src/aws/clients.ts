@@ -6,6 +6,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Config } from '../model/config.ts';
 import type { ResolvedCredentials } from './credential-chain.ts';
 import { describeKey, type KeyMetadata } from './kms-describe.ts';
+import { proxyAgents } from './proxy-agent.ts';
 
 /** The credentials the `credentials` check resolved this cycle; S3 and STS sign with them. */
 export class CredentialHolder {
@@ -43,6 +44,10 @@ export class ClientPool {
       connectionTimeout: ms,
       requestTimeout: ms,
       throwOnRequestTimeout: true,
+      // The proxy the app's SDK would take (HTTPS_PROXY, HTTP_PROXY, NO_PROXY as
+      // botocore reads them); a CONNECT gets half the deadline, so a silent
+      // proxy is named before the check's deadline fires.
+      ...proxyAgents(this.config.aws.proxyVars, Math.max(1, Math.round(ms / 2))),
     });
   }
 

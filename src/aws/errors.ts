@@ -1,6 +1,7 @@
 import type { ClassifiedError, ErrorDetail, NamedInMessage, Service } from '../model/check.ts';
 import type { Reason } from '../model/reasons.ts';
 import { ImdsError } from './imds-client.ts';
+import { ProxyError } from './proxy-agent.ts';
 
 /** What an SDK or Node error carries, read once from an unknown value. */
 export interface ErrorShape {
@@ -174,6 +175,20 @@ export function classify(err: unknown, service: Service): ClassifiedError {
       code: err.code ?? (err.status === undefined ? err.kind : undefined),
       httpStatus: err.status,
       time: new Date().toISOString(),
+    };
+  }
+  if (err instanceof ProxyError) {
+    return {
+      reason: `proxy_${err.failure}`,
+      message: err.message,
+      code: err.code,
+      ...(err.status === undefined ? {} : { httpStatus: err.status }),
+      time: new Date().toISOString(),
+      detail: {
+        proxy: err.proxy,
+        proxyTarget: err.target,
+        ...(err.status === undefined ? {} : { proxyStatus: err.status }),
+      },
     };
   }
   const s = errorShape(err);

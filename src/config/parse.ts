@@ -10,6 +10,7 @@ import {
 } from '../model/config.ts';
 import { REGION_RE } from '../model/region.ts';
 import { maskKeyId } from './mask.ts';
+import { proxyVarsOf } from './proxy-env.ts';
 import { VARIABLE_NAMES, VARIABLES } from './variables.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -143,11 +144,6 @@ function parseChecks(r: Reader): CheckName[] {
   return CHECK_NAMES.filter((c) => wanted.has(c));
 }
 
-function envAnyCase(env: Env, name: string): string | undefined {
-  const v = env[name] ?? env[name.toLowerCase()];
-  return v === undefined || v === '' ? undefined : v;
-}
-
 function parseAws(r: Reader, env: Env): AwsEnv {
   const disabledRaw = env.AWS_EC2_METADATA_DISABLED;
   const v1Raw = env.AWS_EC2_METADATA_V1_DISABLED;
@@ -159,6 +155,7 @@ function parseAws(r: Reader, env: Env): AwsEnv {
   if (defaultRegion !== undefined && !REGION_RE.test(defaultRegion))
     r.problem('AWS_DEFAULT_REGION', 'not a region name', 'e.g. eu-west-1');
   const keyId = r.raw('AWS_ACCESS_KEY_ID');
+  const proxyVars = proxyVarsOf(env);
   return {
     region,
     defaultRegion,
@@ -172,9 +169,10 @@ function parseAws(r: Reader, env: Env): AwsEnv {
     endpointUrlS3: r.url('AWS_ENDPOINT_URL_S3', ['http:', 'https:']),
     endpointUrlSts: r.url('AWS_ENDPOINT_URL_STS', ['http:', 'https:']),
     endpointUrlKms: r.url('AWS_ENDPOINT_URL_KMS', ['http:', 'https:']),
-    httpProxy: envAnyCase(env, 'HTTP_PROXY'),
-    httpsProxy: envAnyCase(env, 'HTTPS_PROXY'),
-    noProxy: envAnyCase(env, 'NO_PROXY'),
+    proxyVars,
+    httpProxy: proxyVars.http,
+    httpsProxy: proxyVars.https,
+    noProxy: proxyVars.no,
     accessKeyIdMasked: keyId === undefined ? undefined : maskKeyId(keyId),
     hasSecretAccessKey: r.raw('AWS_SECRET_ACCESS_KEY') !== undefined,
     profile: r.raw('AWS_PROFILE'),

@@ -112,13 +112,21 @@ export interface PlatformDetail extends TokenClaims {
   agentCode?: string;
 }
 
+/** proxy_*: which proxy (credentials masked), what the CONNECT asked for, what it answered. */
+interface ProxyDetail {
+  proxy?: string;
+  proxyTarget?: string;
+  proxyStatus?: number;
+}
+
 /** Every field a failure may carry, grouped above by the reasons that set them. */
 export type ErrorDetail = DeadlineDetail &
   S3Detail &
   IdentityDetail &
   ImdsDetail &
   TokenFileDetail &
-  PlatformDetail;
+  PlatformDetail &
+  ProxyDetail;
 
 /** Values AWS puts only in an error's message text; see `ClassifiedError.named`. */
 export interface NamedInMessage {

@@ -18,6 +18,8 @@ export interface AwsEnv {
   endpointUrlSts?: string;
   /** Where kms:DescribeKey goes to verify an alias (AWS_ENDPOINT_URL_KMS). */
   endpointUrlKms?: string;
+  /** The `<scheme>_proxy` variables as urllib reads them (aws/proxy-env.ts): the app SDK's proxies. */
+  proxyVars: ProxyVars;
   httpProxy?: string;
   httpsProxy?: string;
   noProxy?: string;
@@ -81,3 +83,6 @@ export interface ConfigProblem {
   problem: string;
   allowed: string;
 }
+
+/** `<scheme>_proxy` values by scheme (`http`, `https`, `no`, …), as urllib returns them. */
+export type ProxyVars = Readonly<Record<string, string>>;

@@ -78,6 +78,11 @@ export const REASONS = [
   // versioned and Object Lock buckets; KMS aliases
   's3_version_left',
   'kms_key_unverified',
+  // the proxy the app's SDK takes (HTTPS_PROXY / HTTP_PROXY, NO_PROXY as botocore reads them)
+  'proxy_unreachable',
+  'proxy_auth_required',
+  'proxy_denied',
+  'proxy_timeout',
 ] as const;
 
 export type Reason = (typeof REASONS)[number];

@@ -152,6 +152,22 @@ function findProfile(ctx: RemediationContext): BlockTemplate[] {
   ];
 }
 
+// ---- proxies ------------------------------------------------------------------
+
+/** From the host, through the same proxy: what the proxy answers for the AWS host. */
+const PROXY_PROBE: readonly BlockTemplate[] = [
+  t(
+    "Ask the proxy yourself from the host, with the proxy URL from the app's .env.backend (its credentials stay in the variable):",
+  ),
+  sh(
+    'set -a; . ./.env.backend; set +a\ncurl -sS -m 10 -x "$HTTPS_PROXY" -o /dev/null -w \'%{http_code} in %{time_total} s\\n\' https://{proxyHost}/',
+  ),
+];
+
+const PROXY_BYPASS_NOTE = t(
+  'Only where the host has its own route to AWS (a NAT gateway, or VPC endpoints for S3 and STS) may AWS skip the proxy instead: add .amazonaws.com to NO_PROXY (and no_proxy) for the app and the sidecar alike; then both go direct.',
+);
+
 // ---- the table --------------------------------------------------------------
 
 export const ROWS: Record<Reason, Row> = {
@@ -870,6 +886,59 @@ export const ROWS: Record<Reason, Row> = {
       sh(`${IN_SIDECAR_NETNS} ip route get {host}`),
       t('For IMDS over IPv6 the instance needs HttpProtocolIpv6=enabled; else use IPv4.'),
     ],
+  },
+  proxy_unreachable: {
+    title: 'proxy unreachable ({code})',
+    cause:
+      "{where} goes through the proxy {proxy}, as the app's boto3 does ({proxyVars} set; NO_PROXY does not exempt {proxyHost}), and the proxy could not be reached ({code}): it is down, or its address is wrong. The Python services fail the same way.",
+    fix: [
+      ...PROXY_PROBE,
+      t('Start the proxy, or correct its address in .env.backend and recreate the containers:'),
+      sh('docker compose up -d --force-recreate'),
+      PROXY_BYPASS_NOTE,
+    ],
+  },
+  proxy_auth_required: {
+    title: 'proxy wants credentials (407)',
+    cause:
+      'The proxy {proxy} answered CONNECT {proxyTarget} with 407 Proxy Authentication Required: the proxy URL carries no user and password, or wrong ones. boto3 and this sidecar both take them from the URL.',
+    fix: [
+      t(
+        'Put the proxy user and password in the URL, percent-encoded (@ as %40, : as %3A), in .env.backend for the app and the sidecar alike:',
+      ),
+      code(
+        'HTTPS_PROXY=http://USER:PASSWORD@PROXY_HOST:3128\nhttps_proxy=http://USER:PASSWORD@PROXY_HOST:3128',
+      ),
+      ...RECREATE,
+    ],
+  },
+  proxy_denied: {
+    title: 'proxy refuses the AWS host ({proxyStatus})',
+    cause:
+      'The proxy {proxy} answered CONNECT {proxyTarget} with {proxyStatus}: its allow-list does not let this host through. The app reaches the bucket through the same proxy, so it is refused too.',
+    fix: [
+      t(
+        'Allow the AWS hosts this bucket needs in region {s3Region} (S3, virtual-hosted and path style; STS; KMS for SSE-KMS). For squid, before its first http_access deny:',
+      ),
+      code(
+        [
+          'acl s3health_aws dstdomain .s3.{s3Region}.amazonaws.com',
+          'acl s3health_aws dstdomain s3.{s3Region}.amazonaws.com',
+          'acl s3health_aws dstdomain sts.{stsRegion}.amazonaws.com',
+          'acl s3health_aws dstdomain kms.{s3Region}.amazonaws.com',
+          'http_access allow CONNECT s3health_aws',
+        ].join('\n'),
+      ),
+      t('Other proxies: allow CONNECT to {proxyAllowHosts} on port 443. Then check:'),
+      ...PROXY_PROBE.slice(1),
+      PROXY_BYPASS_NOTE,
+    ],
+  },
+  proxy_timeout: {
+    title: 'proxy did not answer CONNECT',
+    cause:
+      "The proxy {proxy} took CONNECT {proxyTarget} but did not answer it within {proxyConnectMs} ms (half the check's deadline): it is overloaded, or cannot reach AWS itself (DNS, routes). The app waits on the same proxy.",
+    fix: [...PROXY_PROBE, PROXY_BYPASS_NOTE],
   },
   tls_untrusted: {
     title: 'TLS certificate not trusted',

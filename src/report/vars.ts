@@ -1,6 +1,6 @@
 import { noProxyEntries, noProxyMissing } from '../aws/no-proxy.ts';
 import { ownPrefixFor } from '../aws/own-keys.ts';
-import { maskKeyId } from '../config/mask.ts';
+import { maskKeyId, redactUrl } from '../config/mask.ts';
 import type { CheckName, ClassifiedError, Facts, Observed } from '../model/check.ts';
 import type { Config } from '../model/config.ts';
 import { signingRegion } from '../model/region.ts';
@@ -77,6 +77,16 @@ export interface Vars {
   timeoutMs: string;
   profile: string;
   proxyVars: string;
+  /** The proxy a failure went through, credentials masked. */
+  proxy: string;
+  /** host:port the CONNECT asked for; proxyHost without the port. */
+  proxyTarget: string;
+  proxyHost: string;
+  proxyStatus: string;
+  proxyConnectMs: string;
+  /** The AWS hosts a proxy allow-list must let through for this bucket. */
+  proxyAllowHosts: string;
+  stsRegion: string;
   noProxy: string;
   noProxyMissing: string;
   noProxyFixed: string;
@@ -221,6 +231,10 @@ export function learnVars(ctx: RemediationContext): Vars {
     .join(' and ');
 
   const offset = formatOffset(facts.clockOffsetSeconds);
+  const s3RegionShown = s3Region ?? PLACEHOLDER.region;
+  const stsRegion = signingRegion(a, facts) ?? PLACEHOLDER.region;
+  const bucketShown = first(facts.bucket, config.bucket) ?? PLACEHOLDER.bucket;
+  const proxyTarget = detail.proxyTarget ?? `${hostOf(s3Endpoint)}:443`;
 
   return {
     check: ctx.check,
@@ -284,6 +298,18 @@ export function learnVars(ctx: RemediationContext): Vars {
     timeoutMs: String(config.timeoutMs),
     profile: a.profile ?? '<PROFILE>',
     proxyVars: proxyVars === '' ? 'a proxy variable' : proxyVars,
+    proxy: detail.proxy ?? redactUrl(a.httpsProxy ?? a.httpProxy) ?? 'the proxy',
+    proxyTarget,
+    proxyHost: proxyTarget.replace(/:\d+$/, ''),
+    proxyStatus: detail.proxyStatus === undefined ? 'a refusal' : `HTTP ${detail.proxyStatus}`,
+    proxyConnectMs: String(Math.max(1, Math.round(config.timeoutMs / 2))),
+    proxyAllowHosts: [
+      `${bucketShown}.s3.${s3RegionShown}.amazonaws.com`,
+      `s3.${s3RegionShown}.amazonaws.com`,
+      `sts.${stsRegion}.amazonaws.com`,
+      ...(config.sse === 'aws:kms' ? [`kms.${s3RegionShown}.amazonaws.com`] : []),
+    ].join(', '),
+    stsRegion,
     noProxy: a.noProxy ?? '(unset)',
     noProxyMissing: missing.join(', '),
     noProxyFixed: [...noProxyList, ...missing, 'localhost', '127.0.0.1']

@@ -25,6 +25,7 @@ describe('redactConfig (GET /, `s3-health config`, /diagnose)', () => {
       config({
         HTTPS_PROXY: `http://ops:${PASSWORD}@proxy.internal:3128`,
         http_proxy: `http://ops:${PASSWORD}@proxy.internal:3128`,
+        ALL_PROXY: `socks5://ops:${PASSWORD}@proxy.internal:1080`,
         AWS_ENDPOINT_URL_S3: `https://key:${PASSWORD}@s3.internal`,
         AWS_ENDPOINT_URL_STS: `https://key:${PASSWORD}@sts.internal`,
         AWS_ENDPOINT_URL: `https://key:${PASSWORD}@aws.internal`,

@@ -4,22 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { type Env, parseConfig } from '../../src/config/parse.ts';
 import { VARIABLE_NAMES, VARIABLES, variableTable } from '../../src/config/variables.ts';
 import type { Config } from '../../src/model/config.ts';
+import { tableRows } from '../support/markdown.ts';
 
 const BASE: Env = { S3_HEALTH_BUCKET: 'acme-kb-prod' };
 const DOC = join(import.meta.dirname, '..', '..', 'docs', 'configuration.md');
-
-/** A markdown table's rows as trimmed cells; the formatter may pad them. */
-function rows(markdown: string): string[][] {
-  return markdown
-    .split('\n')
-    .filter((l) => l.startsWith('|') && !/^\|[\s|:-]+\|$/.test(l))
-    .map((l) =>
-      l
-        .split('|')
-        .slice(1, -1)
-        .map((c) => c.trim()),
-    );
-}
 
 function parsed(env: Env): Config {
   const r = parseConfig(env, 'f3a9c2e1b7d4');
@@ -29,8 +17,8 @@ function parsed(env: Env): Config {
 
 describe('the one table of variables (src/config/variables.ts)', () => {
   it('docs/configuration.md shows the table as rendered from it', () => {
-    expect(rows(readFileSync(DOC, 'utf8'))).toEqual(rows(variableTable()));
-    expect(rows(variableTable())).toHaveLength(VARIABLE_NAMES.length + 1);
+    expect(tableRows(readFileSync(DOC, 'utf8'))).toEqual(tableRows(variableTable()));
+    expect(tableRows(variableTable())).toHaveLength(VARIABLE_NAMES.length + 1);
   });
 
   it('the parser falls back to each documented default: setting it changes nothing', () => {

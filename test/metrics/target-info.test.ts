@@ -21,8 +21,12 @@ const LEARNED: Facts = {
   credentialSource: 'imds',
 };
 
-async function infoLines(metrics: Metrics): Promise<string[]> {
-  const text = await metrics.registry.metrics();
+/** Scrape-time clock for exposition(): each call a fresh render, past the cache window. */
+let scrapeAt = 0;
+
+async function infoLines(metrics: Metrics, store: HealthStore, identity = true): Promise<string[]> {
+  scrapeAt += 10_000;
+  const text = (await metrics.exposition(store, identity, scrapeAt)).toString();
   return text.split('\n').filter((l) => l.startsWith('s3_health_target_info{'));
 }
 
@@ -75,19 +79,21 @@ describe('s3_health_target_info', () => {
   it('is one series = 1 from the start, replaced (never added to) when facts change', async () => {
     const c = config({});
     const metrics = new Metrics(c, '0.0.0-test');
-    expect(await infoLines(metrics)).toEqual([
+    const store = new HealthStore(c);
+    expect(await infoLines(metrics, store)).toEqual([
       's3_health_target_info{bucket="kb-prod",region="",role="",account="",source=""} 1',
     ]);
-    const store = new HealthStore(c);
     store.facts = LEARNED;
-    metrics.refresh(store);
-    expect(await infoLines(metrics)).toEqual([
+    expect(await infoLines(metrics, store)).toEqual([
       's3_health_target_info{bucket="kb-prod",region="eu-west-1",role="app-role",account="123456789012",source="imds"} 1',
     ]);
     store.facts = { ...LEARNED, roleName: 'other-role' };
-    metrics.refresh(store);
-    expect(await infoLines(metrics)).toEqual([
+    expect(await infoLines(metrics, store)).toEqual([
       's3_health_target_info{bucket="kb-prod",region="eu-west-1",role="other-role",account="123456789012",source="imds"} 1',
+    ]);
+    // A scrape that may not see identity: the same one series, role and account empty.
+    expect(await infoLines(metrics, store, false)).toEqual([
+      's3_health_target_info{bucket="kb-prod",region="eu-west-1",role="",account="",source="imds"} 1',
     ]);
   });
 });
