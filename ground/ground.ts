@@ -3,6 +3,7 @@
 // GetCallerIdentity for them, and a bucket on the real radosgw. Used by the
 // tests and by `npm run demo`.
 import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { type ImdsEmulator, startImdsEmulator } from './imds/emulator.ts';
 import { linkImdsToSts } from './imds/sts-link.ts';
 import {
@@ -32,6 +33,11 @@ export interface GroundOptions {
   tokensRequired?: boolean;
   controlPort?: number;
   durationSeconds?: number;
+  /**
+   * S3 and STS over HTTPS at 127.0.0.2, certificates from rgw's own CA
+   * (`rgw.caFile`): trusted only where the client is told to.
+   */
+  tls?: boolean;
 }
 
 export const GROUND_IDENTITY = {
@@ -45,7 +51,18 @@ export const GROUND_IDENTITY = {
 export async function startGround(rgw: RgwInfo, opts: GroundOptions = {}): Promise<Ground> {
   const bucket = opts.bucket ?? `s3h-${randomBytes(4).toString('hex')}`;
   await createBucket(rgw, bucket, opts.bucketOptions);
-  const sts = await startStsEndpoint({ host: '127.0.0.1', port: 0 });
+  // Over TLS, S3 and STS answer at 127.0.0.2: an address the runbook's
+  // NO_PROXY (…,localhost,127.0.0.1) does not exempt, as AWS's hosts are not.
+  const tlsDir = dirname(rgw.caFile);
+  const sts = await startStsEndpoint(
+    opts.tls === true
+      ? {
+          host: '127.0.0.2',
+          port: 0,
+          tls: { certFile: join(tlsDir, 'chain.pem'), keyFile: join(tlsDir, 'server.key') },
+        }
+      : { host: '127.0.0.1', port: 0 },
+  );
   let imds: ImdsEmulator;
   try {
     imds = await startImdsEmulator({
@@ -66,7 +83,7 @@ export async function startGround(rgw: RgwInfo, opts: GroundOptions = {}): Promi
   linkImdsToSts(imds, sts);
   const env: Record<string, string> = {
     AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
-    AWS_ENDPOINT_URL_S3: rgw.endpoint,
+    AWS_ENDPOINT_URL_S3: opts.tls === true ? rgw.httpsEndpoint : rgw.endpoint,
     AWS_ENDPOINT_URL_STS: sts.url,
     S3_HEALTH_BUCKET: bucket,
     S3_HEALTH_S3_FORCE_PATH_STYLE: 'true',

@@ -11,6 +11,8 @@ command -v prometheus >/dev/null || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 # The status page is checked in a real browser (driven by playwright-core, no browser download).
 command -v chromium >/dev/null || need+=(chromium)
+# The proxy tier: a real forward proxy (squid) on loopback, with an allow-list and auth.
+[ -x /usr/sbin/squid ] || need+=(squid)
 command -v ip >/dev/null || need+=(iproute2)
 command -v iptables >/dev/null || need+=(iptables)
 command -v openssl >/dev/null || need+=(openssl)
@@ -52,5 +54,9 @@ echo "[install-peers] apt-get install ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Debian starts squid as a system service on install: the tests start their own.
+if printf '%s\n' "${need[@]}" | grep -qx squid; then
+  service squid stop >/dev/null 2>&1 || true
+fi
 install_python_peers
 echo "[install-peers] done"

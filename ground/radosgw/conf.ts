@@ -10,6 +10,10 @@ export interface CephLayout {
   monV1Port: number;
   monV2Port: number;
   rgwPort: number;
+  /** HTTPS, on 127.0.0.1 and 127.0.0.2 (an address NO_PROXY=…,127.0.0.1 does not exempt). */
+  rgwTlsPort?: number;
+  /** certificate, chain and key in one PEM file */
+  tlsCombined?: string;
   /** Exactly 16 characters: rgw uses it as an AES-128 key for session tokens. */
   stsKey: string;
   /** Key id → base64 of 32 bytes, served by rgw's `testing` KMS backend. */
@@ -43,6 +47,10 @@ export function cephConf(l: CephLayout): string {
   const kms = Object.entries(l.kmsKeys)
     .map(([id, key]) => `${id}=${key}`)
     .join(' ');
+  const tls =
+    l.rgwTlsPort === undefined || l.tlsCombined === undefined
+      ? ''
+      : ` ssl_endpoint=127.0.0.1:${l.rgwTlsPort} ssl_endpoint=127.0.0.2:${l.rgwTlsPort} ssl_certificate=${l.tlsCombined}`;
   const extra = Object.entries(l.rgwExtra ?? {})
     .map(([k, v]) => `${k} = ${v}\n`)
     .join('');
@@ -92,7 +100,7 @@ objecter tick interval = 0.2
 [${RGW_NAME}]
 # Without tcp_nodelay beast's separate header/body writes meet the client's
 # delayed ACK: every GET takes ~45 ms instead of ~5 ms.
-rgw frontends = beast endpoint=127.0.0.1:${l.rgwPort} tcp_nodelay=1
+rgw frontends = beast endpoint=127.0.0.1:${l.rgwPort}${tls} tcp_nodelay=1
 rgw thread pool size = 64
 rgw crypt require ssl = false
 rgw crypt s3 kms backend = testing

@@ -12,6 +12,9 @@ import type { Radosgw } from './radosgw.ts';
 /** A running radosgw as plain data, so test processes can use one started elsewhere. */
 export interface RgwInfo {
   endpoint: string;
+  /** https://127.0.0.2:PORT: the same rgw over TLS, certificate from its own CA */
+  httpsEndpoint: string;
+  caFile: string;
   region: string;
   admin: StaticCreds;
   /** A role allowing s3:*; tests narrow it per session with session policies. */
@@ -29,6 +32,8 @@ export async function withProbeRole(rgw: Radosgw, roleName = 's3-health-probe'):
   const roleArn = await rgw.createRole(roleName, PROBE_ROLE_POLICY);
   return {
     endpoint: rgw.endpoint,
+    httpsEndpoint: rgw.httpsEndpoint,
+    caFile: rgw.caFile,
     region: rgw.region,
     admin: rgw.admin,
     roleArn,

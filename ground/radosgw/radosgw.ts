@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { onPath } from '../shared/process.ts';
+import { makeGroundTls } from '../tls/ca.ts';
 import {
   type CephLayout,
   cephConf,
@@ -47,6 +48,10 @@ export interface AssumeRoleOptions {
 export interface Radosgw {
   /** http://127.0.0.1:PORT */
   endpoint: string;
+  /** https://127.0.0.2:PORT, with a certificate from the cluster's own CA (`caFile`) */
+  httpsEndpoint: string;
+  /** The CA that signed rgw's certificate: trusted by nobody unless told. */
+  caFile: string;
   /** rgw accepts any region in the SigV4 scope; 'us-east-1' keeps CreateBucket free of a LocationConstraint. */
   region: string;
   /** uid `admin`: owns the buckets it creates; every role created here trusts it. */
@@ -174,16 +179,24 @@ async function newCluster(opts: StartOptions, t0: number): Promise<Cluster> {
   const dir = await mkdtemp(join(tmpdir(), 'radosgw-'));
   for (const sub of ['log', 'run', 'mon', 'osd', 'rgw', 'crash']) mkdirSync(join(dir, sub));
 
-  const [monV1Port, monV2Port, picked] = await freePorts(3);
-  if (monV1Port === undefined || monV2Port === undefined || picked === undefined) {
+  const [monV1Port, monV2Port, picked, tlsPort] = await freePorts(4);
+  if (
+    monV1Port === undefined ||
+    monV2Port === undefined ||
+    picked === undefined ||
+    tlsPort === undefined
+  ) {
     throw new Error('no free ports');
   }
+  const tls = makeGroundTls(join(dir, 'tls'));
   const layout: CephLayout = {
     dir,
     fsid: randomUUID(),
     monV1Port,
     monV2Port,
     rgwPort: opts.port ?? picked,
+    rgwTlsPort: tlsPort,
+    tlsCombined: tls.combinedFile,
     stsKey: randomBytes(8).toString('hex'),
     kmsKeys: {
       'testkey-1': randomBytes(32).toString('base64'),
@@ -378,6 +391,8 @@ function radosgwOf(c: Cluster, admin: StaticCreds, endpoint: string): Radosgw {
   const adminS3 = s3Client(endpoint, admin);
   return {
     endpoint,
+    httpsEndpoint: `https://127.0.0.2:${c.layout.rgwTlsPort}`,
+    caFile: join(c.dir, 'tls', 'ca.pem'),
     region: REGION,
     admin,
     accountId: '',

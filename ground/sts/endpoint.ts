@@ -10,7 +10,9 @@
  * signature itself when a secret was registered.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { Delays, httpUrl, listen, trackServer } from '../shared/http-sockets.ts';
 import { readBody } from '../shared/request-body.ts';
 import { checkSigV4 } from './sigv4.ts';
@@ -128,7 +130,7 @@ function amzDateText(d: Date): string {
 }
 
 export async function startStsEndpoint(
-  opts: { host?: string; port?: number } = {},
+  opts: { host?: string; port?: number; tls?: { certFile: string; keyFile: string } } = {},
 ): Promise<StsEndpoint> {
   const host = opts.host ?? '127.0.0.1';
   const identities = new Map<string, StsIdentity>();
@@ -261,7 +263,7 @@ export async function startStsEndpoint(
     sendIdentity(res, requestId, who);
   };
 
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch(() => {
       if (!res.headersSent) {
         sendError(res, randomUUID(), {
@@ -272,12 +274,21 @@ export async function startStsEndpoint(
         });
       } else res.destroy();
     });
-  });
+  };
+  // HTTPS as AWS serves it, with a certificate from the run's CA.
+  const server =
+    opts.tls === undefined
+      ? createServer(handler)
+      : createHttpsServer(
+          { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile) },
+          handler,
+        );
   const tracked = trackServer(server);
   const port = await listen(server, opts.port ?? 0, host);
+  const plain = httpUrl(host, port);
 
   return {
-    url: httpUrl(host, port),
+    url: opts.tls === undefined ? plain : plain.replace(/^http:/, 'https:'),
     register(accessKeyId, id) {
       identities.set(accessKeyId, id);
     },

@@ -31,7 +31,7 @@ export interface WebIdentityPlan {
 
 export type PlatformPlan = ContainerPlan | WebIdentityPlan;
 
-export const ECS_CONTAINER_HOST = '169.254.170.2';
+const ECS_CONTAINER_HOST = '169.254.170.2';
 const EKS_CONTAINER_HOSTS = ['169.254.170.23', '[fd00:ec2::23]'];
 
 /** The JS SDK's checkUrl: https anywhere; plain http only to loopback or the container hosts. */

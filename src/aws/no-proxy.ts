@@ -1,26 +1,41 @@
+import { bypassesProxy } from '../config/proxy-env.ts';
 import type { AwsEnv } from '../model/config.ts';
-import { containerPlan, ECS_CONTAINER_HOST } from './credential-platform.ts';
+import { containerPlan } from './credential-platform.ts';
 
-/** IMDS and the ECS credential endpoint: a proxy must never see requests to them. */
-const METADATA_HOSTS = ['169.254.169.254', ECS_CONTAINER_HOST];
-
-/**
- * The metadata hosts this process's credentials depend on: IMDS, ECS, and
- * the container endpoint in use (EKS Pod Identity's 169.254.170.23 only when
- * configured). The environment check's warning and its fix both use this list.
- */
-function metadataHosts(aws: AwsEnv): string[] {
-  const plan = containerPlan(aws);
-  if (plan === undefined) return METADATA_HOSTS;
-  let host = '';
-  try {
-    host = new URL(plan.url).hostname.replace(/^\[|\]$/g, '');
-  } catch {}
-  const local = host === '' || host === 'localhost' || host === '::1' || host.startsWith('127.');
-  return local || METADATA_HOSTS.includes(host) ? METADATA_HOSTS : [...METADATA_HOSTS, host];
+/** Where IMDS is for the app: the endpoint override, or the link-local address of its mode. */
+function imdsNetloc(aws: AwsEnv): string {
+  if (aws.imdsEndpoint !== undefined) {
+    try {
+      return new URL(aws.imdsEndpoint).host;
+    } catch {}
+  }
+  return aws.imdsEndpointMode === 'IPv6' ? '[fd00:ec2::254]' : '169.254.169.254';
 }
 
-/** NO_PROXY's entries, trimmed and lower-cased, as curl and botocore read them. */
+const isLoopback = (host: string) =>
+  host === 'localhost' || host === '::1' || host.startsWith('127.');
+
+/**
+ * The metadata endpoints this host's configuration uses, as netlocs: IMDS
+ * (unless AWS_EC2_METADATA_DISABLED), and the container credential endpoint
+ * where one is configured (ECS's 169.254.170.2, EKS Pod Identity's
+ * 169.254.170.23). botocore sends IMDS calls through a proxy NO_PROXY does
+ * not exempt; curl and the other tools on the host do the same for the
+ * container endpoint. An address nothing here uses is not asked for.
+ */
+function metadataNetlocs(aws: AwsEnv): string[] {
+  const out = aws.imdsDisabled ? [] : [imdsNetloc(aws)];
+  const plan = containerPlan(aws);
+  if (plan !== undefined) {
+    try {
+      const host = new URL(plan.url).host;
+      if (!isLoopback(host.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''))) out.push(host);
+    } catch {}
+  }
+  return [...new Set(out)];
+}
+
+/** NO_PROXY's entries, trimmed and lower-cased. */
 export function noProxyEntries(noProxy: string | undefined): string[] {
   return (noProxy ?? '')
     .split(',')
@@ -28,14 +43,12 @@ export function noProxyEntries(noProxy: string | undefined): string[] {
     .filter((s) => s !== '');
 }
 
-/** Whether NO_PROXY exempts a host the way curl/botocore read it (exact, suffix or `*`). */
-export function noProxyCovers(noProxy: string | undefined, host: string): boolean {
-  return noProxyEntries(noProxy).some(
-    (e) => e === '*' || e === host || (e.startsWith('.') && host.endsWith(e)),
-  );
-}
-
-/** The metadata hosts a set proxy would see because NO_PROXY does not exempt them. */
+/**
+ * The metadata hosts (without port) a set proxy would see because NO_PROXY,
+ * read as botocore reads it, does not exempt them.
+ */
 export function noProxyMissing(aws: AwsEnv): string[] {
-  return metadataHosts(aws).filter((h) => !noProxyCovers(aws.noProxy, h));
+  return metadataNetlocs(aws)
+    .filter((netloc) => !bypassesProxy(netloc, aws.noProxy))
+    .map((netloc) => netloc.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''));
 }

@@ -225,7 +225,7 @@ export const ROWS: Record<Reason, Row> = {
       "{proxyVars} is set but NO_PROXY lacks {noProxyMissing}, so Python (boto3/botocore) and curl send metadata and credential requests to the proxy, which fails or answers with the proxy host's own credentials.",
     fix: [
       t(
-        'Which clients this affects: Python services (boto3/botocore) and curl honour the proxy variables (curl reads only lowercase http_proxy); the Node AWS SDK ignores them (unless NODE_USE_ENV_PROXY=1), so this sidecar passing does not clear the Python services.',
+        "Which clients this affects: Python services (boto3/botocore) send their IMDS calls through the proxy, and curl its metadata calls (curl reads only lowercase http_proxy). This sidecar sends S3, STS and KMS through the proxy as boto3 does, but never its own metadata calls: its credentials keep working while the app's fail, so this warning is the app's problem, not the sidecar's.",
       ),
       t('In .env.backend set both spellings (NO_PROXY is now: {noProxy}):'),
       code('NO_PROXY={noProxyFixed}\nno_proxy={noProxyFixed}'),

@@ -1,6 +1,5 @@
 // The environment lint through runCheck with configs parsed from env, as the service builds them.
 import { describe, expect, it } from 'vitest';
-import { noProxyCovers } from '../../src/aws/no-proxy.ts';
 import type { ProbeDeps } from '../../src/checks/deps.ts';
 import { environmentCheck } from '../../src/checks/environment.ts';
 import { parseConfig } from '../../src/config/parse.ts';
@@ -97,7 +96,6 @@ describe('environment check', () => {
 
   it.each([
     ['HTTPS_PROXY', undefined],
-    ['HTTP_PROXY', '169.254.169.254'],
     ['https_proxy', '169.254.170.2'],
     ['http_proxy', 'localhost,.internal'],
     ['HTTPS_PROXY', '169.254.169.254:80,169.254.170.2:80'],
@@ -111,16 +109,54 @@ describe('environment check', () => {
   });
 
   it('names exactly the metadata addresses NO_PROXY lacks', async () => {
-    const r = await lint({ HTTPS_PROXY: 'http://p:3128', NO_PROXY: '169.254.169.254' });
+    const r = await lint({
+      HTTPS_PROXY: 'http://p:3128',
+      NO_PROXY: '169.254.169.254',
+      AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/v2/credentials/abc',
+    });
     expect(r.output).toContain('lacks 169.254.170.2:');
     expect(r.output).not.toContain('169.254.169.254,');
   });
 
+  it("the runbook's NO_PROXY on EC2 with compose passes: 169.254.170.2 is asked for only where ECS is configured", async () => {
+    const r = await lint({
+      HTTPS_PROXY: 'http://proxy.internal:3128',
+      NO_PROXY: '169.254.169.254,localhost,127.0.0.1',
+    });
+    expect(r.status).toBe('pass');
+  });
+
+  it('the IMDS address asked for is the one the app uses (AWS_EC2_METADATA_SERVICE_ENDPOINT)', async () => {
+    const r = await lint({
+      HTTPS_PROXY: 'http://proxy.internal:3128',
+      NO_PROXY: '169.254.169.254',
+      AWS_EC2_METADATA_SERVICE_ENDPOINT: 'http://10.0.0.9:1338',
+    });
+    expect(r.status).toBe('warn');
+    expect(r.output).toContain('lacks 10.0.0.9:');
+    const off = await lint({
+      HTTPS_PROXY: 'http://proxy.internal:3128',
+      AWS_EC2_METADATA_DISABLED: 'true',
+      S3_HEALTH_CHECKS: 'credentials,s3',
+    });
+    expect(off.status).toBe('pass');
+  });
+
+  it("NO_PROXY is read as botocore reads it: '*' only alone, a leading dot ignored", async () => {
+    const listed = await lint({ HTTPS_PROXY: 'http://p:3128', NO_PROXY: 'localhost,*' });
+    expect(listed.reason).toBe('env_proxy_without_no_proxy');
+    const dotted = await lint({
+      HTTPS_PROXY: 'http://p:3128',
+      NO_PROXY: '.169.254.169.254',
+    });
+    expect(dotted.status).toBe('pass');
+  });
+
   it.each([
     ['NO_PROXY', BOTH],
+    ['NO_PROXY', '169.254.169.254'],
     ['no_proxy', ` localhost , ${BOTH} `],
     ['NO_PROXY', '*'],
-    ['NO_PROXY', 'localhost,*'],
   ])('a proxy with %s=%j passes', async (name, value) => {
     const r = await lint({ HTTPS_PROXY: 'http://proxy.internal:3128', [name]: value });
     expect(r.status).toBe('pass');
@@ -156,25 +192,5 @@ describe('environment check', () => {
     });
     expect(r.steps.map((s) => s.status)).toEqual(['warn', 'warn', 'pass', 'fail']);
     expect(r.reason).toBe('env_imds_disabled');
-  });
-});
-
-describe('noProxyCovers', () => {
-  it.each([
-    [undefined, '169.254.169.254', false],
-    ['', '169.254.169.254', false],
-    ['*', '169.254.169.254', true],
-    ['localhost, *', '169.254.169.254', true],
-    ['169.254.169.254', '169.254.169.254', true],
-    [' 169.254.169.254 ', '169.254.169.254', true],
-    ['169.254.169.25', '169.254.169.254', false],
-    ['169.254.169.2544', '169.254.169.254', false],
-    ['169.254.169.254:80', '169.254.169.254', false],
-    ['.internal', 'imds.internal', true],
-    ['.internal', 'internal', false],
-    ['.INTERNAL', 'imds.internal', true],
-    ['localhost,127.0.0.1', '169.254.170.2', false],
-  ] as [string | undefined, string, boolean][])('NO_PROXY=%j covers %s: %s', (np, host, want) => {
-    expect(noProxyCovers(np, host)).toBe(want);
   });
 });

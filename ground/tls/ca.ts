@@ -1,0 +1,106 @@
+// A private CA that the run makes (openssl, Debian's), and a server
+// certificate from it for the ground's loopback peers: what a host with a
+// corporate or private CA has. Trusted by the sidecar through
+// NODE_EXTRA_CA_CERTS, by boto3 through AWS_CA_BUNDLE; by nobody otherwise.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface GroundTls {
+  /** The CA's certificate (PEM): what clients are told to trust. */
+  caFile: string;
+  /** Server certificate followed by the CA (PEM), and its key. */
+  certFile: string;
+  keyFile: string;
+  /** certificate, chain and key in one file (beast's ssl_certificate takes this) */
+  combinedFile: string;
+}
+
+/** Names the server certificate answers for: every loopback peer address of the ground. */
+const SAN = 'IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3,DNS:localhost';
+
+function openssl(args: string[], cwd: string): void {
+  const r = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr || r.error?.message}`);
+}
+
+/** Writes a CA and a server certificate into `dir` (created if needed). */
+export function makeGroundTls(dir: string): GroundTls {
+  mkdirSync(dir, { recursive: true });
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.pem',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=s3-health ground CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    dir,
+  );
+  openssl(
+    [
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'server.key',
+      '-out',
+      'server.csr',
+      '-subj',
+      '/CN=127.0.0.1',
+    ],
+    dir,
+  );
+  writeFileSync(
+    join(dir, 'server.ext'),
+    `subjectAltName=${SAN}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`,
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.pem',
+      '-days',
+      '2',
+      '-extfile',
+      'server.ext',
+    ],
+    dir,
+  );
+  const ca = readFileSync(join(dir, 'ca.pem'), 'utf8');
+  const cert = readFileSync(join(dir, 'server.pem'), 'utf8');
+  const key = readFileSync(join(dir, 'server.key'), 'utf8');
+  writeFileSync(join(dir, 'chain.pem'), cert + ca);
+  writeFileSync(join(dir, 'combined.pem'), cert + ca + key);
+  return {
+    caFile: join(dir, 'ca.pem'),
+    certFile: join(dir, 'chain.pem'),
+    keyFile: join(dir, 'server.key'),
+    combinedFile: join(dir, 'combined.pem'),
+  };
+}
