@@ -5,6 +5,7 @@
 // boto3's, or be a documented, tested exception. squid's access log shows
 // which of them went through it.
 import { spawn, spawnSync } from 'node:child_process';
+import { type AddressInfo, connect as connectTcp, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Ground, startGround } from '../../ground/ground.ts';
@@ -269,6 +270,113 @@ describe('parity with boto3 through a real squid, over HTTPS', () => {
       }
     }, 60_000);
   }
+});
+
+/** A plain TCP relay in front of rgw's TLS port: each connection it accepts is one TLS handshake. */
+async function countingRelay(
+  target: URL,
+): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
+  let n = 0;
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    n++;
+    const upstream = connectTcp(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.3', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `https://127.0.0.3:${port}`,
+    connections: () => n,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+async function serveCycles(env: Record<string, string>, cycles: number): Promise<number> {
+  const [port = 0] = await freePorts(1);
+  const child = spawn(process.execPath, [...GUARD_NODE_ARGS, 'src/cli.ts', 'serve'], {
+    cwd: ROOT,
+    env: {
+      ...env,
+      S3_HEALTH_PORT: String(port),
+      S3_HEALTH_HOST: '127.0.0.1',
+      S3_HEALTH_LOG_LEVEL: 'warn',
+      S3_HEALTH_INTERVAL_SECONDS: '1',
+      S3_HEALTH_TIMEOUT_SECONDS: '0.9',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  try {
+    const end = Date.now() + 40_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${stderr}`);
+      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then(
+        (r) => r.text(),
+        () => '',
+      );
+      const done = Number(/^s3_health_cycles_total (\d+)/m.exec(text)?.[1] ?? 0);
+      if (done >= cycles) return done;
+      if (Date.now() > end) throw new Error(`only ${done} cycles in 40 s: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  } finally {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+describe('what the path costs over HTTPS with keep-alive', () => {
+  const CYCLES = 10;
+  it(`TLS handshakes in ${CYCLES} cycles: one per client, direct and through the proxy`, async () => {
+    const relay = await countingRelay(new URL(rgw.httpsEndpoint));
+    try {
+      const direct = {
+        ...baseEnv(ground, true, true),
+        AWS_ENDPOINT_URL_S3: relay.url,
+        S3_HEALTH_INTERVAL_SECONDS: '0.5',
+      };
+      const n = await serveCycles(direct, CYCLES);
+      const directS3 = relay.connections();
+      const before = squid.entries().length;
+      const viaProxy = {
+        ...baseEnv(ground, true, true),
+        HTTPS_PROXY: squid.url('open'),
+        NO_PROXY: RUNBOOK_NO_PROXY,
+      };
+      const m = await serveCycles(viaProxy, CYCLES);
+      const tunnels = squid
+        .entries()
+        .slice(before)
+        .filter((e) => e.method === 'CONNECT');
+      const s3Port = new URL(rgw.httpsEndpoint).port;
+      const s3Tunnels = tunnels.filter((e) => e.target.endsWith(`:${s3Port}`)).length;
+      const stsTunnels = tunnels.length - s3Tunnels;
+      process.stdout.write(
+        `[parity] cost: direct ${directS3} S3 TLS handshakes in ${n} cycles; through squid ${s3Tunnels} S3 + ${stsTunnels} STS CONNECT tunnels (one TLS handshake each) in ${m} cycles; requests per cycle by design: S3 PUT, HEAD, GET, DELETE (4) + STS GetCallerIdentity (1)\n`,
+      );
+      // Keep-alive holds: the S3 connection is reused across cycles, not made per request.
+      expect(directS3).toBeGreaterThanOrEqual(1);
+      expect(directS3).toBeLessThanOrEqual(2);
+      expect(s3Tunnels).toBeGreaterThanOrEqual(1);
+      expect(s3Tunnels).toBeLessThanOrEqual(2);
+      expect(stsTunnels).toBeLessThanOrEqual(2);
+    } finally {
+      await relay.close();
+    }
+  }, 120_000);
 });
 
 it('squid is the real one from Debian', () => {
