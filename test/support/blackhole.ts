@@ -1,10 +1,17 @@
 import net from 'node:net';
 
 /** A TCP server on loopback that accepts and never answers: a hung S3 or IMDS. */
-export async function startBlackhole(): Promise<{ url: string; close: () => Promise<void> }> {
+export async function startBlackhole(): Promise<{
+  url: string;
+  /** connections open now (the client has not closed them) */
+  open: () => number;
+  close: () => Promise<void>;
+}> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((s) => {
     sockets.add(s);
+    // Read and drop what arrives, so a client's FIN is seen (a paused socket never ends).
+    s.resume();
     s.on('close', () => sockets.delete(s));
     s.on('error', () => {});
   });
@@ -12,6 +19,7 @@ export async function startBlackhole(): Promise<{ url: string; close: () => Prom
   const port = (server.address() as net.AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
+    open: () => sockets.size,
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
