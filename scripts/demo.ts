@@ -27,9 +27,12 @@ installNetworkGuard('the demo');
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
 console.log('[demo] starting radosgw (real S3) ...');
 const rgw = await startRadosgw();
+// S3 and STS over HTTPS, as production speaks to AWS, with a CA this run
+// made: handed to the sidecar as a user would (NODE_EXTRA_CA_CERTS).
 const ground = await startGround(await withProbeRole(rgw), {
   bucket: 'kb-demo-bucket',
   controlPort: CONTROL_PORT,
+  tls: true,
 });
 const control = ground.imds.controlUrl ?? `http://127.0.0.1:${CONTROL_PORT}`;
 
@@ -40,6 +43,7 @@ const child = spawn(process.execPath, [...GUARD_NODE_ARGS, 'src/cli.ts', 'serve'
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? '/root',
     ...ground.env,
+    NODE_EXTRA_CA_CERTS: rgw.caFile,
     KB_STORAGE_URI: `s3://${ground.bucket}/kb/`,
     S3_HEALTH_PORT: String(PORT),
     S3_HEALTH_HOST: '127.0.0.1',
@@ -50,6 +54,7 @@ const child = spawn(process.execPath, [...GUARD_NODE_ARGS, 'src/cli.ts', 'serve'
 
 console.log(`
 [demo] s3-health on http://127.0.0.1:${PORT}  (Ctrl-C stops everything)
+  S3 ${ground.env.AWS_ENDPOINT_URL_S3} and STS ${ground.env.AWS_ENDPOINT_URL_STS} over HTTPS; the sidecar trusts ${rgw.caFile}
   curl -s http://127.0.0.1:${PORT}/healthz?verbose
   curl -s http://127.0.0.1:${PORT}/metrics | grep ^s3_health_
   curl -s http://127.0.0.1:${PORT}/diagnose
