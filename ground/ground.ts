@@ -34,8 +34,9 @@ export interface GroundOptions {
   controlPort?: number;
   durationSeconds?: number;
   /**
-   * S3 and STS over HTTPS at 127.0.0.2, certificates from rgw's own CA
-   * (`rgw.caFile`): trusted only where the client is told to.
+   * S3 and STS over HTTPS at 127.0.0.2 (the default, as production talks to
+   * AWS), certificates from rgw's CA (`rgw.caFile`), trusted only where the
+   * client is told to; false: plain HTTP at 127.0.0.1, where a test needs it.
    */
   tls?: boolean;
 }
@@ -54,8 +55,9 @@ export async function startGround(rgw: RgwInfo, opts: GroundOptions = {}): Promi
   // Over TLS, S3 and STS answer at 127.0.0.2: an address the runbook's
   // NO_PROXY (…,localhost,127.0.0.1) does not exempt, as AWS's hosts are not.
   const tlsDir = dirname(rgw.caFile);
+  const tls = opts.tls ?? true;
   const sts = await startStsEndpoint(
-    opts.tls === true
+    tls
       ? {
           host: '127.0.0.2',
           port: 0,
@@ -83,8 +85,10 @@ export async function startGround(rgw: RgwInfo, opts: GroundOptions = {}): Promi
   linkImdsToSts(imds, sts);
   const env: Record<string, string> = {
     AWS_EC2_METADATA_SERVICE_ENDPOINT: imds.url,
-    AWS_ENDPOINT_URL_S3: opts.tls === true ? rgw.httpsEndpoint : rgw.endpoint,
+    AWS_ENDPOINT_URL_S3: tls ? rgw.httpsEndpoint : rgw.endpoint,
     AWS_ENDPOINT_URL_STS: sts.url,
+    // What a user with a private CA sets; a process spawned with this env trusts it.
+    ...(tls ? { NODE_EXTRA_CA_CERTS: rgw.caFile } : {}),
     S3_HEALTH_BUCKET: bucket,
     S3_HEALTH_S3_FORCE_PATH_STYLE: 'true',
   };

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { EXIT_CONFIG, formatProblems, parseConfig } from './config/parse.ts';
 import { redactConfig } from './config/redact.ts';
+import { heapFlagsToAdd } from './heap-limits.ts';
 
 // Commands import what they need when they run: `check` is the Docker
 // HEALTHCHECK, run every few seconds, and must not load the AWS SDK.
@@ -14,6 +15,24 @@ const USAGE = `usage: s3-health [serve | check [--url URL] | diagnose [--json] |
   diagnose   run every check once in-process; exit 0 pass, 1 warn, 2 fail, 3 could not run
   config     print the resolved configuration (redacted) and every problem with it
 `;
+
+/**
+ * A long-lived `serve` started without V8 limits replaces itself (execve: same
+ * PID, so signals and the container's init are unaffected, and no second
+ * process) with the same command plus HEAP_FLAGS. The caller's own flags win.
+ */
+function withOwnHeapLimits(): void {
+  const add = heapFlagsToAdd(process.execArgv, process.env.NODE_OPTIONS);
+  const script = process.argv[1];
+  if (add.length === 0 || script === undefined || process.execve === undefined) return;
+  process.execve(process.execPath, [
+    process.execPath,
+    ...add,
+    ...process.execArgv,
+    script,
+    ...process.argv.slice(2),
+  ]);
+}
 
 /** Docker keeps 4096 bytes of healthcheck output; one short line is plenty. */
 async function check(url: string): Promise<number> {
@@ -98,6 +117,7 @@ async function main(argv: string[]): Promise<void> {
   }
   switch (command) {
     case 'serve':
+      withOwnHeapLimits();
       await (await import('./main.ts')).serve();
       return;
     case 'check': {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { STSClient } from '@aws-sdk/client-sts';
 import { onPath } from '../shared/process.ts';
-import { makeGroundTls } from '../tls/ca.ts';
+import { type GroundTls, groundTls } from '../tls/ca.ts';
 import {
   type CephLayout,
   cephConf,
@@ -158,6 +158,8 @@ export async function startRadosgw(opts: StartOptions = {}): Promise<Radosgw> {
 /** One cluster while it starts and runs: its files, its daemons, its CLI sessions. */
 interface Cluster {
   readonly dir: string;
+  /** rgw's certificate and the CA that signed it */
+  readonly tls: GroundTls;
   readonly logDir: string;
   readonly conf: string;
   readonly env: NodeJS.ProcessEnv;
@@ -188,7 +190,7 @@ async function newCluster(opts: StartOptions, t0: number): Promise<Cluster> {
   ) {
     throw new Error('no free ports');
   }
-  const tls = makeGroundTls(join(dir, 'tls'));
+  const tls = groundTls(join(dir, 'tls'));
   const layout: CephLayout = {
     dir,
     fsid: randomUUID(),
@@ -220,6 +222,7 @@ async function newCluster(opts: StartOptions, t0: number): Promise<Cluster> {
     conf,
     env: { ...process.env, CEPH_CONF: conf },
     layout,
+    tls,
     keepDir: opts.keepDir === true,
     daemons: [],
     startAbort: new AbortController(),
@@ -392,7 +395,7 @@ function radosgwOf(c: Cluster, admin: StaticCreds, endpoint: string): Radosgw {
   return {
     endpoint,
     httpsEndpoint: `https://127.0.0.2:${c.layout.rgwTlsPort}`,
-    caFile: join(c.dir, 'tls', 'ca.pem'),
+    caFile: c.tls.caFile,
     region: REGION,
     admin,
     accountId: '',

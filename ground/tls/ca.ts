@@ -3,7 +3,7 @@
 // corporate or private CA has. Trusted by the sidecar through
 // NODE_EXTRA_CA_CERTS, by boto3 through AWS_CA_BUNDLE; by nobody otherwise.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface GroundTls {
@@ -22,6 +22,29 @@ const SAN = 'IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3,DNS:localhost';
 function openssl(args: string[], cwd: string): void {
   const r = spawnSync('openssl', args, { cwd, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr || r.error?.message}`);
+}
+
+/**
+ * Set by a test run's global setup: every radosgw and STS endpoint of the run
+ * (in any worker) serves a certificate from this one CA, which the workers
+ * trust from their start (NODE_EXTRA_CA_CERTS is read only then).
+ */
+export const SHARED_TLS_DIR_ENV = 'S3H_GROUND_TLS_DIR';
+
+function filesIn(dir: string): GroundTls {
+  return {
+    caFile: join(dir, 'ca.pem'),
+    certFile: join(dir, 'chain.pem'),
+    keyFile: join(dir, 'server.key'),
+    combinedFile: join(dir, 'combined.pem'),
+  };
+}
+
+/** The run's shared CA where its global setup made one, else a new one in `dir`. */
+export function groundTls(dir: string): GroundTls {
+  const shared = process.env[SHARED_TLS_DIR_ENV];
+  if (shared !== undefined && existsSync(join(shared, 'combined.pem'))) return filesIn(shared);
+  return makeGroundTls(dir);
 }
 
 /** Writes a CA and a server certificate into `dir` (created if needed). */
@@ -97,10 +120,5 @@ export function makeGroundTls(dir: string): GroundTls {
   const key = readFileSync(join(dir, 'server.key'), 'utf8');
   writeFileSync(join(dir, 'chain.pem'), cert + ca);
   writeFileSync(join(dir, 'combined.pem'), cert + ca + key);
-  return {
-    caFile: join(dir, 'ca.pem'),
-    certFile: join(dir, 'chain.pem'),
-    keyFile: join(dir, 'server.key'),
-    combinedFile: join(dir, 'combined.pem'),
-  };
+  return filesIn(dir);
 }

@@ -198,6 +198,7 @@ describe('deploy/prometheus', () => {
       'S3HealthProbesStale',
       'S3HealthS3Slow',
       'S3HealthClockSkew',
+      'S3HealthSidecarMemoryHigh',
       'S3HealthFleetRoundTripFailing',
     ]);
     // Each alert_rule_test entry names one alert and says what it expects.

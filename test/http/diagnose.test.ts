@@ -170,11 +170,15 @@ describe('the report names the cause first and fills the fix with real ids', () 
     const { text } = await diagnoseText({
       ...ground.env,
       HTTPS_PROXY: 'http://user:hunter2@proxy.internal:3128',
-      NO_PROXY: 'localhost,127.0.0.1',
+      NO_PROXY: 'localhost',
     });
     clearEnv(['HTTPS_PROXY', 'NO_PROXY']);
+    // The app's IMDS here is the emulator on 127.0.0.1, which NO_PROXY lacks.
     expect(text).toContain('env_proxy_without_no_proxy');
-    expect(text).toContain('169.254.169.254');
+    expect(text).toContain('NO_PROXY lacks 127.0.0.1');
+    // S3 and STS (127.0.0.2) go to the proxy, which does not resolve: named, masked.
+    expect(text).toContain('proxy_unreachable');
+    expect(text).toContain('http://***@proxy.internal:3128');
     expect(text).not.toContain('hunter2');
   });
 

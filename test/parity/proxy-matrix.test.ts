@@ -60,6 +60,8 @@ interface Cell {
 }
 
 function baseEnv(g: Ground, trusted: boolean, forNode: boolean): Record<string, string> {
+  // The ground's env trusts its CA for Node; each cell says for itself who trusts it.
+  const { NODE_EXTRA_CA_CERTS: _ca, ...groundEnv } = g.env;
   return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: '/nonexistent',
@@ -68,7 +70,7 @@ function baseEnv(g: Ground, trusted: boolean, forNode: boolean): Record<string, 
     AWS_CONFIG_FILE: '/nonexistent/config',
     AWS_REGION: 'eu-west-1',
     AWS_DEFAULT_REGION: 'eu-west-1',
-    ...g.env,
+    ...groundEnv,
     S3_HEALTH_TIMEOUT_SECONDS: '4',
     S3_HEALTH_PREFIX: 'parity/',
     ...(trusted ? { [forNode ? 'NODE_EXTRA_CA_CERTS' : 'AWS_CA_BUNDLE']: rgw.caFile } : {}),
