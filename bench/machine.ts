@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg, release } from 'node:os';
-import type { MachineInfo } from './report.ts';
+import { ROOT } from './procs.ts';
+import type { MachineInfo, Provenance } from './report.ts';
 
 function load(): string {
   return loadavg()
@@ -40,4 +41,16 @@ export function machineAtStart(): MachineInfo {
 
 export function machineAtEnd(m: MachineInfo): MachineInfo {
   return { ...m, loadAtEnd: load() };
+}
+
+/** The commit checked out and what differs from it, read before anything is written. */
+export function provenance(): Provenance {
+  const git = (args: string[]) =>
+    spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
+  const commit = git(['rev-parse', 'HEAD']) || 'unknown (not a git checkout)';
+  const dirty = git(['status', '--porcelain'])
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => l.slice(3));
+  return { commit, dirty };
 }

@@ -4,7 +4,6 @@
 // loopback; every process it starts is stopped by PID at the end, also on
 // failure or Ctrl-C.
 
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withProbeRole } from '../ground/radosgw/info.ts';
@@ -19,11 +18,11 @@ import { detectionSection } from './detection-report.ts';
 import { formatMarkdown } from './format-md.ts';
 import { runIdle } from './idle.ts';
 import { type Lane, setDefaultScript, startLane } from './lane.ts';
-import { machineAtEnd, machineAtStart } from './machine.ts';
+import { machineAtEnd, machineAtStart, provenance } from './machine.ts';
 import { memorySection } from './memory.ts';
 import { liveCount, ROOT, stopAll } from './procs.ts';
 import { profileCycles, profileNote, profileRoute } from './profile.ts';
-import { type Provenance, renderResults, type Section } from './report.ts';
+import { renderResults, type Section } from './report.ts';
 import { runSoak, soakOptions, writeSoak } from './soak.ts';
 import { benchStartup } from './startup.ts';
 import { benchThroughput } from './throughput.ts';
@@ -46,18 +45,6 @@ const PLAN = {
   profileCycleSeconds: 5,
   profileRouteSeconds: 4,
 };
-
-/** The commit checked out and what differs from it, read before anything is written. */
-function provenance(): Provenance {
-  const git = (args: string[]) =>
-    spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
-  const commit = git(['rev-parse', 'HEAD']) || 'unknown (not a git checkout)';
-  const dirty = git(['status', '--porcelain'])
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => l.slice(3));
-  return { commit, dirty };
-}
 
 // The bench process itself never asks the real metadata service for anything.
 installNetworkGuard('the bench');

@@ -13,18 +13,30 @@
 // Prints one JSON line (Ec2AwsSideInfo) when ready; SIGTERM stops everything.
 import { rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GROUND_IDENTITY } from '../ground.ts';
 import type { ImdsEmulator, ImdsIdentity } from '../imds/emulator.ts';
 import { startImdsEmulator } from '../imds/emulator.ts';
 import { linkImdsToSts } from '../imds/sts-link.ts';
+import { startSquid } from '../proxy/squid.ts';
 import { assumeRoleSource, createBucket, withProbeRole } from '../radosgw/info.ts';
 import { type Radosgw, startRadosgw } from '../radosgw/radosgw.ts';
 import { type StsEndpoint, startStsEndpoint } from '../sts/endpoint.ts';
+import { makeGroundTls } from '../tls/ca.ts';
 
 export interface Ec2AwsSideInfo {
   /** S3 endpoint as seen from the host and container namespaces */
   s3Endpoint: string;
+  /** the same radosgw over HTTPS, certificate from `caFile` */
+  s3TlsEndpoint: string;
+  /** the CA a client must be given to trust s3TlsEndpoint */
+  caFile: string;
+  /** squid on the peer address, letting every CONNECT through */
+  proxyUrl: string;
+  /** its access log (a path: the filesystem is shared across namespaces) */
+  proxyLog: string;
   stsEndpoint: string;
   imdsUrl: string;
   bucket: string;
@@ -90,13 +102,22 @@ async function start(a: Args): Promise<{ info: Ec2AwsSideInfo; stop: () => Promi
     // Beast listens on loopback (for this process's admin calls, which
     // startRadosgw expects on 127.0.0.1) and on the peer address. ceph.conf
     // keeps the last value of a repeated key, so this replaces the default.
+    // A CA of this side's own whose certificate also names the peer address:
+    // clients in other namespaces reach rgw over HTTPS there.
+    const tls = makeGroundTls(join(process.env.TMPDIR ?? tmpdir(), 'aws-side-tls'), [
+      a.peerAddress,
+    ]);
+    const tlsPort = a.rgwPort + 2;
     const rgw: Radosgw = await startRadosgw({
       port: a.rgwPort,
       rgwConf: {
-        'rgw frontends': `beast endpoint=127.0.0.1:${a.rgwPort} endpoint=${a.peerAddress}:${a.rgwPort} tcp_nodelay=1`,
+        'rgw frontends': `beast endpoint=127.0.0.1:${a.rgwPort} endpoint=${a.peerAddress}:${a.rgwPort} ssl_endpoint=${a.peerAddress}:${tlsPort} ssl_certificate=${tls.combinedFile} tcp_nodelay=1`,
       },
     });
     stops.push(() => rgw.stop());
+    // A forward proxy on the AWS side, as the egress proxy of a VPC would be.
+    const squid = await startSquid('0.0.0.0/32', a.peerAddress);
+    stops.push(() => squid.stop());
     const info = await withProbeRole(rgw, 's3-health-instance-role');
     await createBucket(info, a.bucket);
     const sts: StsEndpoint = await startStsEndpoint({ host: a.peerAddress, port: a.stsPort });
@@ -128,6 +149,10 @@ async function start(a: Args): Promise<{ info: Ec2AwsSideInfo; stop: () => Promi
     return {
       info: {
         s3Endpoint: `http://${a.peerAddress}:${a.rgwPort}`,
+        s3TlsEndpoint: `https://${a.peerAddress}:${tlsPort}`,
+        caFile: tls.caFile,
+        proxyUrl: squid.url('open'),
+        proxyLog: squid.accessLog,
         stsEndpoint: sts.url,
         imdsUrl: imds.url,
         bucket: a.bucket,

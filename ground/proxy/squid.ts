@@ -27,7 +27,9 @@ export interface AccessEntry {
 }
 
 export interface Squid {
-  /** http://[user:pass@]127.0.0.1:PORT of one of the three ports */
+  /** its access log (squid's native format) */
+  accessLog: string;
+  /** http://[user:pass@]HOST:PORT of one of the three ports */
   url(port: SquidPort, credentials?: boolean): string;
   /** Every entry of the access log so far. */
   entries(): AccessEntry[];
@@ -43,11 +45,16 @@ export function squidInstalled(): boolean {
   return onPath('squid') || onPath('/usr/sbin/squid');
 }
 
-function config(dir: string, ports: Record<SquidPort, number>, denyHost: string): string {
+function config(
+  dir: string,
+  host: string,
+  ports: Record<SquidPort, number>,
+  denyHost: string,
+): string {
   return [
-    `http_port 127.0.0.1:${ports.open} name=open`,
-    `http_port 127.0.0.1:${ports.deny} name=deny`,
-    `http_port 127.0.0.1:${ports.auth} name=auth`,
+    `http_port ${host}:${ports.open} name=open`,
+    `http_port ${host}:${ports.deny} name=deny`,
+    `http_port ${host}:${ports.auth} name=auth`,
     `pid_filename ${dir}/squid.pid`,
     `access_log stdio:${dir}/access.log`,
     `cache_log ${dir}/cache.log`,
@@ -88,11 +95,11 @@ function parseLine(line: string): AccessEntry | undefined {
   };
 }
 
-async function listening(port: number, daemon: Daemon, log: string): Promise<void> {
+async function listening(host: string, port: number, daemon: Daemon, log: string): Promise<void> {
   const end = Date.now() + 15_000;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1');
+      const s = connect(port, host);
       s.once('connect', () => {
         s.destroy();
         resolve(true);
@@ -108,21 +115,24 @@ async function listening(port: number, daemon: Daemon, log: string): Promise<voi
 }
 
 /**
- * Starts squid; `denyHost` is the address the `deny` port refuses (the S3
+ * Starts squid on `host` (loopback, or a peer address inside a network
+ * namespace); `denyHost` is the address the `deny` port refuses (the S3
  * peer's). Squid drops root to its `proxy` user, so its directory is theirs.
  */
-export async function startSquid(denyHost: string): Promise<Squid> {
+export async function startSquid(denyHost: string, host = '127.0.0.1'): Promise<Squid> {
   if (!squidInstalled()) {
     throw new Error('squid is not installed: run scripts/install-peers.sh (Debian package squid)');
   }
-  const dir = mkdtempSync(join(tmpdir(), 's3h-squid-'));
+  // squid drops to its `proxy` user: as root its directory goes under /tmp,
+  // which that user can traverse (a TMPDIR of mode 0700 it could not).
+  const dir = mkdtempSync(join(process.getuid?.() === 0 ? '/tmp' : tmpdir(), 's3h-squid-'));
   const [open, deny, auth] = await freePorts(3);
   if (open === undefined || deny === undefined || auth === undefined) throw new Error('no ports');
   const ports = { open, deny, auth };
   const hash = spawnSync('openssl', ['passwd', '-apr1', PASSWORD], { encoding: 'utf8' });
   if (hash.status !== 0) throw new Error(`openssl passwd failed: ${hash.stderr}`);
   writeFileSync(join(dir, 'passwd'), `${USER}:${hash.stdout.trim()}\n`);
-  writeFileSync(join(dir, 'squid.conf'), config(dir, ports, denyHost));
+  writeFileSync(join(dir, 'squid.conf'), config(dir, host, ports, denyHost));
   const ids = spawnSync('id', ['-u', 'proxy'], { encoding: 'utf8' });
   const uid = Number(ids.stdout.trim());
   if (process.getuid?.() === 0 && Number.isInteger(uid)) {
@@ -141,19 +151,20 @@ export async function startSquid(denyHost: string): Promise<Squid> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    for (const p of [open, deny, auth]) await listening(p, daemon, log);
+    for (const p of [open, deny, auth]) await listening(host, p, daemon, log);
   } catch (e) {
     await stop();
     throw e;
   }
   return {
+    accessLog: join(dir, 'access.log'),
     user: USER,
     password: PASSWORD,
     url(port, credentials = false) {
       const auth = credentials
         ? `${encodeURIComponent(USER)}:${encodeURIComponent(PASSWORD)}@`
         : '';
-      return `http://${auth}127.0.0.1:${ports[port]}`;
+      return `http://${auth}${host}:${ports[port]}`;
     },
     entries() {
       let text = '';

@@ -47,8 +47,11 @@ export function groundTls(dir: string): GroundTls {
   return makeGroundTls(dir);
 }
 
-/** Writes a CA and a server certificate into `dir` (created if needed). */
-export function makeGroundTls(dir: string): GroundTls {
+/**
+ * Writes a CA and a server certificate into `dir` (created if needed); the
+ * certificate also names `extraIps` (a peer address in a network namespace).
+ */
+export function makeGroundTls(dir: string, extraIps: readonly string[] = []): GroundTls {
   mkdirSync(dir, { recursive: true });
   openssl(
     [
@@ -93,7 +96,7 @@ export function makeGroundTls(dir: string): GroundTls {
   );
   writeFileSync(
     join(dir, 'server.ext'),
-    `subjectAltName=${SAN}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`,
+    `subjectAltName=${[SAN, ...extraIps.map((ip) => `IP:${ip}`)].join(',')}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`,
   );
   openssl(
     [

@@ -84,6 +84,15 @@ function preflight(): string[] {
 }
 
 /** The user's .env.backend: the example with the bucket of this instance filled in. */
+/** The proxy's access log, a line a request (the file is shared across namespaces). */
+function readProxyLog(file: string): string[] {
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+    : [];
+}
+
 function envBackend(bucket: string): string {
   const example = readFileSync(join(REPO_ROOT, '.env.backend.example'), 'utf8');
   const line = /^KB_STORAGE_URI=.*$/m;
@@ -651,6 +660,78 @@ describe('the s3-health image and docker-compose.yml on a simulated EC2 host', (
     expect(logs).toContain('shutting down');
     expect(logs).toContain('"msg":"stopped"');
     expect(await listProbeObjects()).toEqual([]);
+  });
+
+  it('through the egress proxy to S3 over HTTPS, the CA mounted as docs/deploy.md says', async () => {
+    const dir = p();
+    const aws = s().aws;
+    const before = readProxyLog(aws.proxyLog).length;
+    const r = await e().exec([
+      'run',
+      '--rm',
+      '--read-only',
+      '--network',
+      `${PROJECT}_default`,
+      '--env-file',
+      join(dir.dir, '.env.backend'),
+      '-v',
+      `${aws.caFile}:/etc/s3-health/ca.pem:ro`,
+      '-e',
+      'NODE_EXTRA_CA_CERTS=/etc/s3-health/ca.pem',
+      '-e',
+      `HTTPS_PROXY=${aws.proxyUrl}`,
+      '-e',
+      'NO_PROXY=169.254.169.254,localhost,127.0.0.1',
+      '-e',
+      `AWS_ENDPOINT_URL_S3=${aws.s3TlsEndpoint}`,
+      '-e',
+      `AWS_ENDPOINT_URL_STS=${aws.stsEndpoint}`,
+      '-e',
+      'S3_HEALTH_S3_FORCE_PATH_STYLE=true',
+      IMAGE,
+      'diagnose',
+      '--json',
+    ]);
+    const doc = JSON.parse(r.stdout) as {
+      checks: { check: string; status: string; reason?: string }[];
+    };
+    const byCheck = Object.fromEntries(
+      doc.checks.map((c) => [c.check, `${c.status}${c.reason ? `:${c.reason}` : ''}`]),
+    );
+    expect(byCheck, r.stderr).toMatchObject({ imds: 'pass', credentials: 'pass', s3: 'pass' });
+    expect(r.code).toBeLessThanOrEqual(1);
+    // The image's S3 traffic went through the proxy: CONNECTs to rgw's TLS port, answered 200.
+    const tlsHostPort = new URL(aws.s3TlsEndpoint).host;
+    const tunnels = readProxyLog(aws.proxyLog)
+      .slice(before)
+      .filter((l) => l.includes(`CONNECT ${tlsHostPort}`));
+    expect(tunnels.length).toBeGreaterThan(0);
+    for (const t of tunnels) expect(t).toMatch(/TCP_TUNNEL\/200/);
+    // Without the CA the same run fails on TLS, named.
+    const untrusted = await e().exec([
+      'run',
+      '--rm',
+      '--read-only',
+      '--network',
+      `${PROJECT}_default`,
+      '--env-file',
+      join(dir.dir, '.env.backend'),
+      '-e',
+      `HTTPS_PROXY=${aws.proxyUrl}`,
+      '-e',
+      'NO_PROXY=169.254.169.254,localhost,127.0.0.1',
+      '-e',
+      `AWS_ENDPOINT_URL_S3=${aws.s3TlsEndpoint}`,
+      '-e',
+      `AWS_ENDPOINT_URL_STS=${aws.stsEndpoint}`,
+      '-e',
+      'S3_HEALTH_S3_FORCE_PATH_STYLE=true',
+      IMAGE,
+      'diagnose',
+      '--json',
+    ]);
+    expect(untrusted.code).toBe(2);
+    expect(untrusted.stdout).toContain('tls_untrusted');
   });
 
   it('without an init, Node as PID 1 handles SIGTERM too (docker run, no --init)', async () => {
