@@ -23,7 +23,6 @@ import { memorySection } from './memory.ts';
 import { liveCount, ROOT, stopAll } from './procs.ts';
 import { profileCycles, profileNote, profileRoute } from './profile.ts';
 import { renderResults, type Section } from './report.ts';
-import { runSoak, soakOptions, writeSoak } from './soak.ts';
 import { benchStartup } from './startup.ts';
 import { benchThroughput } from './throughput.ts';
 
@@ -90,7 +89,6 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 async function main(): Promise<void> {
   const prov = provenance();
-  const soak = soakOptions(process.argv.slice(2));
   const out = join(ROOT, 'bench', 'out');
   mkdirSync(out, { recursive: true });
   for (const d of readdirSync(out)) {
@@ -109,15 +107,6 @@ async function main(): Promise<void> {
   log(
     `bundle built (${(built.bytes / 1e6).toFixed(1)} MB); commit ${prov.commit.slice(0, 12)}${prov.dirty.length ? ' (dirty tree)' : ''}`,
   );
-  if (soak) {
-    const l = await startLane(info, 'soak');
-    lanes.push(l);
-    log(`soak: ${soak.minutes} min at a ${soak.intervalSeconds} s interval`);
-    const r = await runSoak(l, soak, log);
-    process.stdout.write(writeSoak(r, prov.commit));
-    log('wrote bench/out/soak.md');
-    return;
-  }
   const lane = async (name: string) => {
     const l = await startLane(info, name);
     lanes.push(l);
