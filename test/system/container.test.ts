@@ -84,6 +84,17 @@ function preflight(): string[] {
 }
 
 /** The user's .env.backend: the example with the bucket of this instance filled in. */
+/** Fast cycles the sidecar runs under the shipped memory limit (issue 21). */
+const OOM_CYCLES = 3000;
+
+/** docker's memory notation (256m, 1g) in bytes. */
+function parseMemory(v: string): number {
+  const m = /^(\d+)([kmg]?)b?$/i.exec(v.trim());
+  if (m === null) throw new Error(`not a memory size: ${v}`);
+  const unit = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase()] ?? 1;
+  return Number(m[1]) * unit;
+}
+
 /** The proxy's access log, a line a request (the file is shared across namespaces). */
 function readProxyLog(file: string): string[] {
   return existsSync(file)
@@ -733,6 +744,83 @@ describe('the s3-health image and docker-compose.yml on a simulated EC2 host', (
     expect(untrusted.code).toBe(2);
     expect(untrusted.stdout).toContain('tls_untrusted');
   });
+
+  it(
+    `under the compose file's own mem_limit, ${OOM_CYCLES} fast cycles: never OOM-killed, memory.peak reported`,
+    async () => {
+      const dir = p();
+      const limit = /^\s*mem_limit:\s*(\S+)\s*$/m.exec(
+        readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8'),
+      )?.[1];
+      expect(limit, 'docker-compose.yml sets mem_limit').toBeDefined();
+      const name = `${PROJECT}-oom`;
+      const started = await e().exec([
+        'run',
+        '-d',
+        '--name',
+        name,
+        '--read-only',
+        '--memory',
+        limit ?? '',
+        '--memory-swap',
+        limit ?? '',
+        '--network',
+        `${PROJECT}_default`,
+        '--env-file',
+        join(dir.dir, '.env.backend'),
+        '-e',
+        `AWS_ENDPOINT_URL_S3=${s().aws.s3Endpoint}`,
+        '-e',
+        `AWS_ENDPOINT_URL_STS=${s().aws.stsEndpoint}`,
+        '-e',
+        'S3_HEALTH_S3_FORCE_PATH_STYLE=true',
+        '-e',
+        'S3_HEALTH_INTERVAL_SECONDS=0.1',
+        '-e',
+        'S3_HEALTH_TIMEOUT_SECONDS=0.5',
+        '-e',
+        'S3_HEALTH_LOG_LEVEL=warn',
+        IMAGE,
+      ]);
+      expect(started.code, started.stderr).toBe(0);
+      const id = started.stdout.trim();
+      const inContainer = async (js: string) =>
+        (await e().exec(['exec', id, 'node', '-e', js])).stdout.trim();
+      try {
+        const t0 = performance.now();
+        const cycles = await waitFor(
+          `${OOM_CYCLES} cycles`,
+          async () => {
+            const n = Number(
+              await inContainer(
+                "fetch('http://127.0.0.1:8080/metrics').then((r) => r.text()).then((t) => console.log(/^s3_health_cycles_total (\\d+)/m.exec(t)?.[1] ?? 0), () => console.log(0))",
+              ),
+            );
+            return n >= OOM_CYCLES ? { done: true, value: n } : { done: false, seen: String(n) };
+          },
+          15 * 60_000,
+          5_000,
+        );
+        const peak = Number(
+          await inContainer(
+            "console.log(require('node:fs').readFileSync('/sys/fs/cgroup/memory.peak', 'utf8').trim())",
+          ),
+        );
+        const c = await inspectContainer(e(), id);
+        figures.oomCycles = cycles;
+        figures.oomSeconds = seconds(performance.now() - t0);
+        figures.oomPeakMiB = Math.round(peak / 1048576);
+        figures.oomLimit = limit ?? '';
+        expect(c.State.OOMKilled).toBe(false);
+        expect(c.State.Running).toBe(true);
+        expect(peak).toBeGreaterThan(0);
+        expect(peak).toBeLessThan(parseMemory(limit ?? '0'));
+      } finally {
+        await e().exec(['rm', '-f', id]);
+      }
+    },
+    20 * 60_000,
+  );
 
   it('without an init, Node as PID 1 handles SIGTERM too (docker run, no --init)', async () => {
     const dir = p();
