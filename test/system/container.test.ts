@@ -676,32 +676,36 @@ describe('the s3-health image and docker-compose.yml on a simulated EC2 host', (
   it('through the egress proxy to S3 over HTTPS, the CA mounted as docs/deploy.md says', async () => {
     const dir = p();
     const aws = s().aws;
+    const diagnoseThroughProxy = (extra: string[]) =>
+      e().exec([
+        'run',
+        '--rm',
+        '--read-only',
+        '--network',
+        `${PROJECT}_default`,
+        '--env-file',
+        join(dir.dir, '.env.backend'),
+        ...extra,
+        '-e',
+        `HTTPS_PROXY=${aws.proxyUrl}`,
+        '-e',
+        'NO_PROXY=169.254.169.254,localhost,127.0.0.1',
+        '-e',
+        `AWS_ENDPOINT_URL_S3=${aws.s3TlsEndpoint}`,
+        '-e',
+        `AWS_ENDPOINT_URL_STS=${aws.stsEndpoint}`,
+        '-e',
+        'S3_HEALTH_S3_FORCE_PATH_STYLE=true',
+        IMAGE,
+        'diagnose',
+        '--json',
+      ]);
     const before = readProxyLog(aws.proxyLog).length;
-    const r = await e().exec([
-      'run',
-      '--rm',
-      '--read-only',
-      '--network',
-      `${PROJECT}_default`,
-      '--env-file',
-      join(dir.dir, '.env.backend'),
+    const r = await diagnoseThroughProxy([
       '-v',
       `${aws.caFile}:/etc/s3-health/ca.pem:ro`,
       '-e',
       'NODE_EXTRA_CA_CERTS=/etc/s3-health/ca.pem',
-      '-e',
-      `HTTPS_PROXY=${aws.proxyUrl}`,
-      '-e',
-      'NO_PROXY=169.254.169.254,localhost,127.0.0.1',
-      '-e',
-      `AWS_ENDPOINT_URL_S3=${aws.s3TlsEndpoint}`,
-      '-e',
-      `AWS_ENDPOINT_URL_STS=${aws.stsEndpoint}`,
-      '-e',
-      'S3_HEALTH_S3_FORCE_PATH_STYLE=true',
-      IMAGE,
-      'diagnose',
-      '--json',
     ]);
     const doc = JSON.parse(r.stdout) as {
       checks: { check: string; status: string; reason?: string }[];
@@ -719,28 +723,7 @@ describe('the s3-health image and docker-compose.yml on a simulated EC2 host', (
     expect(tunnels.length).toBeGreaterThan(0);
     for (const t of tunnels) expect(t).toMatch(/TCP_TUNNEL\/200/);
     // Without the CA the same run fails on TLS, named.
-    const untrusted = await e().exec([
-      'run',
-      '--rm',
-      '--read-only',
-      '--network',
-      `${PROJECT}_default`,
-      '--env-file',
-      join(dir.dir, '.env.backend'),
-      '-e',
-      `HTTPS_PROXY=${aws.proxyUrl}`,
-      '-e',
-      'NO_PROXY=169.254.169.254,localhost,127.0.0.1',
-      '-e',
-      `AWS_ENDPOINT_URL_S3=${aws.s3TlsEndpoint}`,
-      '-e',
-      `AWS_ENDPOINT_URL_STS=${aws.stsEndpoint}`,
-      '-e',
-      'S3_HEALTH_S3_FORCE_PATH_STYLE=true',
-      IMAGE,
-      'diagnose',
-      '--json',
-    ]);
+    const untrusted = await diagnoseThroughProxy([]);
     expect(untrusted.code).toBe(2);
     expect(untrusted.stdout).toContain('tls_untrusted');
   });

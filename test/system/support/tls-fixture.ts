@@ -1,10 +1,10 @@
 // A throwaway CA and a server certificate for 127.0.0.1, made with the
-// openssl CLI: proves that Node in the image trusts whatever root sits in the
+// openssl CLI (ground/tls/ca.ts): proves that Node in the image trusts whatever root sits in the
 // system bundle, not only its own compiled-in roots.
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeGroundTls } from '../../../ground/tls/ca.ts';
 
 export interface TlsFixture {
   dir: string;
@@ -12,51 +12,10 @@ export interface TlsFixture {
   files: { caCert: string; serverCert: string; serverKey: string };
 }
 
-function openssl(args: string[], cwd: string): void {
-  const r = spawnSync('openssl', args, { cwd, encoding: 'utf8', timeout: 30_000 });
-  if (r.status !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
-}
-
+/** The ground's CA and server certificate (ground/tls/ca.ts), readable by the image's non-root user. */
 export function makeTlsFixture(): TlsFixture {
   const dir = mkdtempSync(join(tmpdir(), 's3h-tls-'));
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(
-    ['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2'].concat([
-      '-subj',
-      '/CN=s3-health container test CA',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-      '-addext',
-      'keyUsage=critical,keyCertSign',
-    ]),
-    dir,
-  );
-  openssl(
-    ['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'],
-    dir,
-  );
-  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      'server.pem',
-      '-days',
-      '2',
-      '-extfile',
-      'server.ext',
-    ],
-    dir,
-  );
-  // Read inside the container by its non-root user.
+  makeGroundTls(dir);
   chmodSync(dir, 0o755);
   for (const f of readdirSync(dir)) chmodSync(join(dir, f), 0o644);
   return { dir, files: { caCert: 'ca.pem', serverCert: 'server.pem', serverKey: 'server.key' } };
