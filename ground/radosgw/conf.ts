@@ -1,7 +1,7 @@
 // ceph.conf for a throw-away single-node cluster (one mon, one memstore OSD,
 // one radosgw) living entirely in one directory. Each setting below was
 // needed for a start-up of a few seconds on loopback; see
-// /work/shared/reference/test-peers.md ("radosgw on loopback").
+// the README's Testing section (radosgw on loopback).
 
 export interface CephLayout {
   /** Root of all state, logs and sockets. */
