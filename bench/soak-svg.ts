@@ -8,6 +8,7 @@ export interface SvgSeries {
   points: readonly { minutes: number; rss: number; heap: number; external: number }[];
 }
 
+const TITLE = 'RSS, V8 heap used and external memory over the soak, per variant';
 const COLOURS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#7f7f7f'];
 const W = 760;
 const PANEL_H = 200;
@@ -59,6 +60,7 @@ export function renderSoakSvg(series: readonly SvgSeries[]): string {
   const body = panels.map(([f, t], i) => panel(series, f, t, TOP + i * (PANEL_H + 50)));
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${h}" viewBox="0 0 ${W} ${h}" font-family="sans-serif">`,
+    `<title>${TITLE}</title>`,
     `<rect width="${W}" height="${h}" fill="#fff"/>`,
     ...body,
     '</svg>',
