@@ -673,6 +673,20 @@ describe('the s3-health image and docker-compose.yml on a simulated EC2 host', (
     expect(await listProbeObjects()).toEqual([]);
   });
 
+  /** `docker run` arguments of a sidecar on the compose network, pointed at the sim's plain-HTTP peers. */
+  const onSimPeers = (dir: ProjectDir): string[] => [
+    '--network',
+    `${PROJECT}_default`,
+    '--env-file',
+    join(dir.dir, '.env.backend'),
+    '-e',
+    `AWS_ENDPOINT_URL_S3=${s().aws.s3Endpoint}`,
+    '-e',
+    `AWS_ENDPOINT_URL_STS=${s().aws.stsEndpoint}`,
+    '-e',
+    'S3_HEALTH_S3_FORCE_PATH_STYLE=true',
+  ];
+
   it('through the egress proxy to S3 over HTTPS, the CA mounted as docs/deploy.md says', async () => {
     const dir = p();
     const aws = s().aws;
@@ -747,16 +761,7 @@ describe('the s3-health image and docker-compose.yml on a simulated EC2 host', (
         limit ?? '',
         '--memory-swap',
         limit ?? '',
-        '--network',
-        `${PROJECT}_default`,
-        '--env-file',
-        join(dir.dir, '.env.backend'),
-        '-e',
-        `AWS_ENDPOINT_URL_S3=${s().aws.s3Endpoint}`,
-        '-e',
-        `AWS_ENDPOINT_URL_STS=${s().aws.stsEndpoint}`,
-        '-e',
-        'S3_HEALTH_S3_FORCE_PATH_STYLE=true',
+        ...onSimPeers(dir),
         '-e',
         'S3_HEALTH_INTERVAL_SECONDS=0.1',
         '-e',
@@ -823,16 +828,7 @@ describe('the s3-health image and docker-compose.yml on a simulated EC2 host', (
       '--read-only',
       '--tmpfs',
       '/tmp',
-      '--network',
-      `${PROJECT}_default`,
-      '--env-file',
-      join(dir.dir, '.env.backend'),
-      '-e',
-      `AWS_ENDPOINT_URL_S3=${s().aws.s3Endpoint}`,
-      '-e',
-      `AWS_ENDPOINT_URL_STS=${s().aws.stsEndpoint}`,
-      '-e',
-      'S3_HEALTH_S3_FORCE_PATH_STYLE=true',
+      ...onSimPeers(dir),
       IMAGE,
     ]);
     expect(started.code, started.stderr).toBe(0);
