@@ -5,7 +5,7 @@
 // cruises a type-stripped copy of src/ (type-only imports kept as edges);
 // paths below therefore match both .ts and .js.
 const LAYERS = [
-  ['cli', '^src/cli\\.[jt]s$'],
+  ['cli', '^src/(cli|cli-options|commands|heap-limits)\\.[jt]s$'],
   ['main', '^src/main\\.[jt]s$'],
   ['service', '^src/service\\.[jt]s$'],
   ['http', '^src/http/'],

@@ -11,9 +11,19 @@
 # nothing twice.
 #
 # Offline build (CI, whose build containers have no route out; also works with
-# the classic builder): the host prepares build/image/, the image only copies:
+# the classic builder): the host prepares build/image/ (the bundle, and Node's
+# binary for each platform, stripped), the image only copies:
 #
-#   scripts/prepare-image-context.sh && docker build --target offline -t s3-health .
+#   scripts/prepare-image-context.sh \
+#     && docker build --target offline --build-arg NODE_FROM=context -t s3-health .
+#
+# Both platforms, linux/amd64 and linux/arm64 (Graviton), come from this one
+# file: FROM takes the base image for the target platform, TARGETARCH picks
+# the prepared Node (`scripts/prepare-image-context.sh linux/amd64,linux/arm64`
+# prepares both), and RUN steps for the other architecture run under
+# emulation (binfmt + QEMU). With a registry, one name for both:
+#
+#   docker buildx build --platform linux/amd64,linux/arm64 -t REGISTRY/s3-health:TAG --push .
 #
 # The runtime image is not the base image with files deleted (deleting never
 # shrinks the base's layers): it is a root of its own holding Node's binary,
@@ -25,13 +35,29 @@ ARG NODE_IMAGE=node:24-bookworm-slim
 # The runtime's V8 options: the compile cache is warmed with the same ones.
 # The same limits the bin sets for itself when started without (src/heap-limits.ts):
 # a capped old space and a 1 MiB young generation keep V8 from letting garbage
-# pile up to RSS it never needs (issue 21: 228 MiB peak uncapped, 105 MiB so).
-ARG RUNTIME_NODE_OPTIONS="--max-old-space-size=48 --max-semi-space-size=1"
+# pile up to RSS it never needs, and one V8 worker thread instead of four
+# (issue 21: 228 MiB peak uncapped, 107 MiB so; MALLOC_ARENA_MAX below, 103).
+ARG RUNTIME_NODE_OPTIONS="--max-old-space-size=48 --max-semi-space-size=1 --v8-pool-size=1"
+# Which Node binary the runtime root takes: `base`, the base image's as it ships
+# (the official image's is not stripped: 126.6 MB on amd64), or `context`, the
+# stripped one for the target platform that scripts/prepare-image-context.sh
+# put in build/image/node/ (108.5 MB).
+ARG NODE_FROM=base
 
 FROM ${NODE_IMAGE} AS base
 
+# --- Node's binary for the target platform ----------------------------------------
+FROM base AS node-from-base
+FROM base AS node-from-context
+# TARGETARCH where the builder sets it (BuildKit, buildah); the classic builder
+# does not, and builds for the machine's own platform: the base image's arch.
+ARG TARGETARCH
+COPY build/image/node/ /tmp/node/
+RUN set -eu; arch="${TARGETARCH:-$(dpkg --print-architecture)}"; \
+    mv "/tmp/node/linux-$arch/node" /usr/local/bin/node; rm -rf /tmp/node
+
 # --- the runtime's root filesystem, taken from the base image -------------------
-FROM base AS rootfs
+FROM node-from-${NODE_FROM} AS rootfs
 # ldd names the libraries Node and env link, for whatever architecture this is.
 # The CA bundle is Node's own root store (Mozilla's) written out as PEM: the
 # slim base has none, and a file there lets a derived image or a mount add a
@@ -66,9 +92,12 @@ ARG RUNTIME_NODE_OPTIONS
 # proxy's root as the diagnose report suggests.
 # NODE_COMPILE_CACHE: V8's compiled code for the bundle, made at build time
 # (read-only at run time; bench/startup.ts measures what it saves).
+# MALLOC_ARENA_MAX=2: glibc's arenas, two instead of one per thread (as the
+# bin sets for itself: src/heap-limits.ts).
 ENV PATH=/usr/local/bin:/usr/bin:/bin \
     NODE_ENV=production \
     NODE_USE_SYSTEM_CA=1 \
+    MALLOC_ARENA_MAX=2 \
     NODE_OPTIONS="${RUNTIME_NODE_OPTIONS}" \
     NODE_COMPILE_CACHE=/app/compile-cache
 WORKDIR /app

@@ -9,8 +9,8 @@
 // RSS from /proc, heap and external memory from each sidecar's /metrics,
 // every 10 s. Writes bench/soak-results.md (commit, clean or dirty tree) and
 // bench/soak-results.svg beside it. Not part of CI: it takes what it measures.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { withProbeRole } from '../ground/radosgw/info.ts';
 import { type Radosgw, startRadosgw } from '../ground/radosgw/radosgw.ts';
@@ -46,21 +46,37 @@ interface Point {
   rss: number;
   heap: number;
   external: number;
+  /** /proc/PID/smaps_rollup: anonymous memory (heaps, malloc) and file-backed pages (Node's binary) */
+  anon: number;
+  file: number;
 }
 
-/** The Dockerfile's RUNTIME_NODE_OPTIONS default: what the image runs with. */
-function imageNodeOptions(): string {
-  const m = /^ARG RUNTIME_NODE_OPTIONS="?([^"\n]*)"?$/m.exec(
-    readFileSync(join(ROOT, 'Dockerfile'), 'utf8'),
-  );
-  if (m?.[1] === undefined) throw new Error('no RUNTIME_NODE_OPTIONS in the Dockerfile');
-  return m[1];
+/** Pss_Anon and Pss_File of a process, in bytes (NaN when it is gone). */
+function smapsRollup(pid: number | undefined): { anon: number; file: number } {
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1]) * 1024;
+    return { anon: kb('Pss_Anon'), file: kb('Pss_File') };
+  } catch {
+    return { anon: Number.NaN, file: Number.NaN };
+  }
+}
+
+/** What the image runs with: the Dockerfile's RUNTIME_NODE_OPTIONS default and its MALLOC_ARENA_MAX. */
+function imageEnv(): Record<string, string> {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const options = /^ARG RUNTIME_NODE_OPTIONS="?([^"\n]*)"?$/m.exec(dockerfile)?.[1];
+  const arenas = /^\s+MALLOC_ARENA_MAX=(\d+)/m.exec(dockerfile)?.[1];
+  if (options === undefined || arenas === undefined)
+    throw new Error('no RUNTIME_NODE_OPTIONS or MALLOC_ARENA_MAX in the Dockerfile');
+  return { NODE_OPTIONS: options, MALLOC_ARENA_MAX: arenas };
 }
 
 function variants(): Variant[] {
   const out: Variant[] = [
     { name: 'bin, no flags', env: {} },
-    { name: 'image runtime', env: { NODE_OPTIONS: imageNodeOptions() } },
+    { name: 'image runtime', env: imageEnv() },
   ];
   if (existsSync(JEMALLOC)) out.push({ name: 'bin + jemalloc', env: { LD_PRELOAD: JEMALLOC } });
   return out;
@@ -74,6 +90,7 @@ async function look(s: Sidecar, t0: number): Promise<Point> {
     rss: rssBytes(s.proc.pid),
     heap: metricValue(m, 'nodejs_heap_size_used_bytes') ?? Number.NaN,
     external: metricValue(m, 'nodejs_external_memory_bytes') ?? Number.NaN,
+    ...smapsRollup(s.proc.pid),
   };
 }
 
@@ -91,6 +108,8 @@ function windowMinima(points: readonly Point[], windowMinutes: number): Point[] 
 interface Summary {
   name: string;
   peak: number;
+  /** the sample at the peak */
+  atPeak: Point | undefined;
   end: number;
   cycles: number;
   /** B of RSS per cycle over the window minima after the warm-up */
@@ -102,9 +121,11 @@ function summarise(name: string, points: readonly Point[], warmup: number): Summ
     points.filter((p) => p.minutes >= warmup),
     5,
   );
+  const peak = Math.max(...points.map((p) => p.rss));
   return {
     name,
-    peak: Math.max(...points.map((p) => p.rss)),
+    peak,
+    atPeak: points.find((p) => p.rss === peak),
     end: points.at(-1)?.rss ?? Number.NaN,
     cycles: points.at(-1)?.cycles ?? 0,
     slopePerCycle: slope(
@@ -157,6 +178,9 @@ async function main(): Promise<void> {
       sidecars.push(s);
       await untilFirstVerdict(s);
     }
+    const samplesFile = join(ROOT, 'bench', 'out', 'soak-samples.jsonl');
+    mkdirSync(dirname(samplesFile), { recursive: true });
+    writeFileSync(samplesFile, '');
     const t0 = performance.now();
     const series: Point[][] = vs.map(() => []);
     const bareSeries: Point[] = [];
@@ -171,8 +195,14 @@ async function main(): Promise<void> {
         rss: b,
         heap: Number.NaN,
         external: Number.NaN,
+        ...smapsRollup(bare.proc.pid),
       });
       const now = (performance.now() - t0) / 60_000;
+      // Every sample of every variant, for a look beyond the table.
+      appendFileSync(
+        samplesFile,
+        `${JSON.stringify({ t: now, variants: series.map((ps, i) => ({ name: vs[i]?.name, ...ps.at(-1) })), bare: bareSeries.at(-1) })}\n`,
+      );
       if (now - lastLog >= 5) {
         lastLog = now;
         const rs = series.map((ps, i) => `${vs[i]?.name} ${mib(ps.at(-1)?.rss ?? 0)}`).join(', ');
@@ -189,19 +219,21 @@ async function main(): Promise<void> {
       '',
       `tree: ${prov.dirty.length === 0 ? 'clean' : `dirty (${prov.dirty.length} files changed when the run started)`}`,
       '',
-      `Written by \`npm run soak -- --minutes ${minutes} --interval ${interval}\` (bench/soak-variants.ts). ${vs.length} sidecars side by side, each on its own bucket of one radosgw, S3 and STS over HTTPS with the run's CA, a cycle every ${interval} s for ${minutes} minutes (the default interval is 30 s: ${fmt((minutes * 60) / interval / 2880, 1)} days of cycles), next to a bare node process; samples every ${SAMPLE_S} s. Machine: ${machine.nproc} CPUs, ${machine.cpuModel}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
+      `Written by \`npm run soak -- --minutes ${minutes} --interval ${interval}\` (bench/soak-variants.ts; every sample in bench/out/soak-samples.jsonl). ${vs.length} sidecars side by side, each on its own bucket of one radosgw, S3 and STS over HTTPS with the run's CA, a cycle every ${interval} s for ${minutes} minutes (the default interval is 30 s: ${fmt((minutes * 60) / interval / 2880, 1)} days of cycles), next to a bare node process; samples every ${SAMPLE_S} s. Machine: ${machine.nproc} CPUs, ${machine.cpuModel}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`,
       '',
       `Slope: least squares of RSS against cycles over the per-5-minute minima from minute ${fmt(warmup, 0)} on (the floor a GC sawtooth returns to).`,
       '',
+      "At the peak: anonymous memory (V8 heap, malloc) and file-backed pages (mostly Node's binary), from `/proc/PID/smaps_rollup` (Pss), and the V8 heap in use from `/metrics`.",
+      '',
       '| variant | peak RSS | peak ÷ bare node | end RSS | cycles | slope from minute ' +
         fmt(warmup, 0) +
-        ' |',
-      '| --- | --- | --- | --- | --- | --- |',
+        ' | at peak: anon / file / heap used |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
       ...rows.map(
         (r) =>
-          `| ${r.name} | ${mib(r.peak)} | ${fmt(r.peak / bareRss, 2)}× | ${mib(r.end)} | ${r.cycles} | ${fmt(r.slopePerCycle, 0)} B per cycle |`,
+          `| ${r.name} | ${mib(r.peak)} | ${fmt(r.peak / bareRss, 2)}× | ${mib(r.end)} | ${r.cycles} | ${fmt(r.slopePerCycle, 0)} B per cycle | ${mib(r.atPeak?.anon ?? 0)} / ${mib(r.atPeak?.file ?? 0)} / ${mib(r.atPeak?.heap ?? 0)} |`,
       ),
-      `| bare node | ${mib(bareRss)} | 1× | ${mib(bareSeries.at(-1)?.rss ?? 0)} | — | — |`,
+      `| bare node | ${mib(bareRss)} | 1× | ${mib(bareSeries.at(-1)?.rss ?? 0)} | — | — | ${mib(bareSeries.at(-1)?.anon ?? 0)} / ${mib(bareSeries.at(-1)?.file ?? 0)} / — |`,
       '',
       '![RSS, heap and external memory over time](soak-results.svg)',
       '',

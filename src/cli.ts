@@ -1,143 +1,63 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { EXIT_CONFIG, formatProblems, parseConfig } from './config/parse.ts';
-import { redactConfig } from './config/redact.ts';
-import { heapFlagsToAdd } from './heap-limits.ts';
-
-// Commands import what they need when they run: `check` is the Docker
-// HEALTHCHECK, run every few seconds, and must not load the AWS SDK.
-
-process.report.excludeEnv = true;
-
-const USAGE = `usage: s3-health [serve | check [--url URL] | diagnose [--json] | config]
-  serve      run the service (default)
-  check      exit 0 when /healthz answers 200, else 1 (Docker HEALTHCHECK)
-  diagnose   run every check once in-process; exit 0 pass, 1 warn, 2 fail, 3 could not run
-  config     print the resolved configuration (redacted) and every problem with it
-`;
+// The bin. It runs before the program is read, for two things only the first
+// lines of a process can do; then it loads the commands (src/commands.ts,
+// dist/commands.js in the package: the bundle).
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { heapFlagsToAdd, isServe, withAllocatorEnv } from './heap-limits.ts';
 
 /**
  * A long-lived `serve` started without V8 limits replaces itself (execve: same
  * PID, so signals and the container's init are unaffected, and no second
- * process) with the same command plus HEAP_FLAGS. The caller's own flags win.
+ * process) with the same command plus HEAP_FLAGS, and ALLOCATOR_ENV in its
+ * environment. The caller's own flags and variables win.
+ * Done here, before the bundle is read, so the first process costs a bare
+ * Node start and nothing more.
  */
 function withOwnHeapLimits(): void {
-  const add = heapFlagsToAdd(process.execArgv, process.env.NODE_OPTIONS);
   const script = process.argv[1];
-  if (add.length === 0 || script === undefined || process.execve === undefined) return;
-  process.execve(process.execPath, [
+  if (script === undefined || process.execve === undefined) return;
+  if (!isServe(process.argv.slice(2))) return;
+  const add = heapFlagsToAdd(process.execArgv, process.env.NODE_OPTIONS);
+  if (add.length === 0) return;
+  process.execve(
     process.execPath,
-    ...add,
-    ...process.execArgv,
-    script,
-    ...process.argv.slice(2),
-  ]);
+    [process.execPath, ...add, ...process.execArgv, script, ...process.argv.slice(2)],
+    withAllocatorEnv(process.env),
+  );
 }
 
-/** Docker keeps 4096 bytes of healthcheck output; one short line is plenty. */
-async function check(url: string): Promise<number> {
+/**
+ * Where V8's compiled code for the bundle is kept across starts (issue 21): a
+ * folder of this user's own under the OS temporary directory, else nowhere.
+ * Checked here rather than left to `enableCompileCache()`: Node's recursive
+ * mkdir never returns where the path runs through /proc (a TMPDIR there hung
+ * the bin, Node 24.21), and a folder another user made is not trusted.
+ */
+function compileCacheDir(): string | undefined {
+  const dir = join(tmpdir(), 'node-compile-cache');
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
-    const body = await res.text();
-    process.stdout.write(`${res.status} ${body.slice(0, 200)}\n`);
-    return res.status === 200 ? 0 : 1;
+    mkdirSync(dir, { mode: 0o700 });
   } catch (err) {
-    process.stdout.write(`unreachable: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
   }
-}
-
-async function diagnose(json: boolean): Promise<number> {
-  const parsed = parseConfig(process.env);
-  if (!parsed.ok) {
-    process.stderr.write(`${formatProblems(parsed.problems)}\n`);
-    return 3;
-  }
-  const [{ createDeps }, { createDiagnoser }, report, { readVersion }] = await Promise.all([
-    import('./checks/create-deps.ts'),
-    import('./engine/diagnose-run.ts'),
-    import('./report/diagnose.ts'),
-    import('./version.ts'),
-  ]);
-  const { exitCodeFor, renderDiagnoseJson, renderDiagnoseText } = report;
-  const quiet = { warn: () => {}, debug: () => {} };
-  const deps = createDeps(parsed.config, quiet, true);
   try {
-    const report = await createDiagnoser(parsed.config, deps, readVersion())();
-    process.stdout.write(
-      json
-        ? `${JSON.stringify(renderDiagnoseJson(report), null, 2)}\n`
-        : renderDiagnoseText(report),
-    );
-    return exitCodeFor(report.status);
-  } catch (err) {
-    process.stderr.write(
-      `diagnose could not run: ${err instanceof Error ? err.message : String(err)}\n`,
-    );
-    return 3;
-  } finally {
-    deps.clients.destroy();
+    accessSync(dir, constants.W_OK);
+    return statSync(dir).uid === process.getuid?.() ? dir : undefined;
+  } catch {
+    return undefined;
   }
 }
 
-function config(): number {
-  const parsed = parseConfig(process.env);
-  if (!parsed.ok) {
-    process.stdout.write(`${formatProblems(parsed.problems)}\n`);
-    return EXIT_CONFIG;
-  }
-  process.stdout.write(`${JSON.stringify(redactConfig(parsed.config), null, 2)}\n`);
-  return 0;
+withOwnHeapLimits();
+// NODE_COMPILE_CACHE, when set, has Node keep the cache already (the image
+// points it at the one it warmed at build time).
+if (process.env.NODE_COMPILE_CACHE === undefined) {
+  const dir = compileCacheDir();
+  if (dir !== undefined) enableCompileCache(dir);
 }
-
-async function main(argv: string[]): Promise<void> {
-  let args: ReturnType<typeof parseArgs>;
-  try {
-    args = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        url: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-    process.exit(64);
-  }
-  const [command = 'serve', ...rest] = args.positionals;
-  if (args.values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
-  if (rest.length > 0) {
-    process.stderr.write(`unexpected argument: ${rest[0]}\n${USAGE}`);
-    process.exit(64);
-  }
-  switch (command) {
-    case 'serve':
-      withOwnHeapLimits();
-      await (await import('./main.ts')).serve();
-      return;
-    case 'check': {
-      const parsed = parseConfig(process.env);
-      const port = parsed.ok ? parsed.config.port : 8080;
-      const url =
-        typeof args.values.url === 'string' ? args.values.url : `http://127.0.0.1:${port}/healthz`;
-      process.exit(await check(url));
-      return;
-    }
-    case 'diagnose':
-      process.exit(await diagnose(args.values.json === true));
-      return;
-    case 'config':
-      process.exit(config());
-      return;
-    default:
-      process.stderr.write(`unknown command: ${command}\n${USAGE}`);
-      process.exit(64);
-  }
-}
-
-await main(process.argv.slice(2));
+// A computed specifier, so the bundler leaves the commands in their own file.
+await import(new URL(`./commands${extname(fileURLToPath(import.meta.url))}`, import.meta.url).href);

@@ -4,6 +4,7 @@ import { registerProcessMetrics } from './metrics-process.ts';
 import { type CheckName, type CheckResult, STEP_NAMES } from './model/check.ts';
 import type { Config } from './model/config.ts';
 import { TARGET_LABEL_NAMES, type TargetLabels, targetLabels } from './target-info.ts';
+import { platformName } from './version.ts';
 
 /**
  * Steps with a duration series. The environment check's steps are a lint of
@@ -172,10 +173,10 @@ export class Metrics {
     });
     new Gauge({
       name: 's3_health_build_info',
-      help: 'Version of s3-health and of Node.js.',
-      labelNames: ['version', 'node'],
+      help: 'Version of s3-health and of Node.js, and the platform it runs on (linux/amd64, linux/arm64).',
+      labelNames: ['version', 'node', 'platform'],
       registers,
-    }).set({ version, node: process.version }, 1);
+    }).set({ version, node: process.version, platform: platformName() }, 1);
     const target = (registry: Registry) =>
       new Gauge({
         name: 's3_health_target_info',

@@ -12,3 +12,8 @@ export function readVersion(): string {
     return '0.0.0';
   }
 }
+
+/** This process's platform as OCI image indexes name it: linux/amd64, linux/arm64 (Node says x64). */
+export function platformName(): string {
+  return `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`;
+}

@@ -1,7 +1,10 @@
 // The `s3-health` command as a real process: exit codes, config errors,
 // SIGTERM with a probe in flight, and the Docker HEALTHCHECK entry point.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Ground, startGround } from '../ground/ground.ts';
@@ -180,4 +183,41 @@ describe('serve, check and SIGTERM', () => {
     // Under PREFIX<instance-id>/<hostname>/ (the emulator names the instance), or any other.
     expect(await ownObjects('healthcheck/')).toEqual([]);
   }, 90_000);
+});
+
+describe('the compile cache of the bin (issue 21)', () => {
+  const bare = (tmp: string) => {
+    // NODE_COMPILE_CACHE would take precedence over the temporary directory.
+    const { NODE_COMPILE_CACHE: _, ...env } = process.env;
+    return { ...env, TMPDIR: tmp };
+  };
+
+  it('keeps V8 code for the program in a folder under the temporary directory', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 's3h-cc-'));
+    try {
+      const r = spawnSync(process.execPath, [...GUARD_NODE_ARGS, 'src/cli.ts', 'config'], {
+        env: { ...bare(tmp), KB_STORAGE_URI: 's3://bucket/p/', AWS_REGION: 'eu-west-1' },
+        encoding: 'utf8',
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const files = readdirSync(join(tmp, 'node-compile-cache'), { recursive: true });
+      expect(files.length).toBeGreaterThan(0);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('runs uncached and says nothing where no folder is writable', async () => {
+    const r = spawnSync(process.execPath, [...GUARD_NODE_ARGS, 'src/cli.ts', 'config'], {
+      env: {
+        ...bare('/proc/nonexistent'),
+        KB_STORAGE_URI: 's3://bucket/p/',
+        AWS_REGION: 'eu-west-1',
+      },
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('"bucket": "bucket"');
+  });
 });

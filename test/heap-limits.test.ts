@@ -5,7 +5,13 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { freePorts } from '../ground/radosgw/proc.ts';
 import { GUARD_NODE_ARGS } from '../ground/shared/network-guard.ts';
-import { HEAP_FLAGS, heapFlagsToAdd } from '../src/heap-limits.ts';
+import {
+  ALLOCATOR_ENV,
+  HEAP_FLAGS,
+  heapFlagsToAdd,
+  isServe,
+  withAllocatorEnv,
+} from '../src/heap-limits.ts';
 
 describe('heapFlagsToAdd', () => {
   it('adds both limits when the caller set none', () => {
@@ -16,15 +22,40 @@ describe('heapFlagsToAdd', () => {
   it("the caller's own flag wins, in either spelling, on the command line or in NODE_OPTIONS", () => {
     expect(heapFlagsToAdd(['--max-old-space-size=200'], undefined)).toEqual([
       '--max-semi-space-size=1',
+      '--v8-pool-size=1',
     ]);
-    expect(heapFlagsToAdd([], '--max_semi_space_size=4 --max-old-space-size=96')).toEqual([]);
+    expect(
+      heapFlagsToAdd([], '--max_semi_space_size=4 --max-old-space-size=96 --v8-pool-size=4'),
+    ).toEqual([]);
     expect(heapFlagsToAdd([...HEAP_FLAGS], undefined)).toEqual([]);
+  });
+});
+
+describe('withAllocatorEnv', () => {
+  it("adds MALLOC_ARENA_MAX=2 unless the caller set it, and keeps the caller's variables", () => {
+    expect(withAllocatorEnv({ A: '1' })).toEqual({ A: '1', MALLOC_ARENA_MAX: '2' });
+    expect(withAllocatorEnv({ MALLOC_ARENA_MAX: '8' })).toEqual({ MALLOC_ARENA_MAX: '8' });
+  });
+});
+
+describe('isServe', () => {
+  it('serve is the default command, with or without options', () => {
+    expect(isServe([])).toBe(true);
+    expect(isServe(['serve'])).toBe(true);
+    expect(isServe(['--json'])).toBe(true);
+  });
+
+  it('other commands, help and arguments the bin refuses are not serve', () => {
+    expect(isServe(['check', '--url', 'http://127.0.0.1:1/healthz'])).toBe(false);
+    expect(isServe(['diagnose', '--json'])).toBe(false);
+    expect(isServe(['serve', '--help'])).toBe(false);
+    expect(isServe(['--bogus'])).toBe(false);
   });
 });
 
 async function cmdlineOfServe(
   env: Record<string, string>,
-): Promise<{ pid: number; argv: string[] }> {
+): Promise<{ pid: number; argv: string[]; environ: string[] }> {
   const [port = 0] = await freePorts(1);
   const child = spawn(process.execPath, [...GUARD_NODE_ARGS, 'src/cli.ts', 'serve'], {
     env: {
@@ -50,7 +81,10 @@ async function cmdlineOfServe(
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8')
       .split('\0')
       .filter((a) => a !== '');
-    return { pid, argv };
+    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8')
+      .split('\0')
+      .filter((a) => a !== '');
+    return { pid, argv, environ };
   } finally {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -58,9 +92,10 @@ async function cmdlineOfServe(
 }
 
 describe('the bin', () => {
-  it('serve with no flags runs under HEAP_FLAGS, in the same process', async () => {
-    const { argv } = await cmdlineOfServe({});
+  it('serve with no flags runs under HEAP_FLAGS and ALLOCATOR_ENV, in the same process', async () => {
+    const { argv, environ } = await cmdlineOfServe({});
     for (const f of HEAP_FLAGS) expect(argv).toContain(f);
+    for (const [k, v] of Object.entries(ALLOCATOR_ENV)) expect(environ).toContain(`${k}=${v}`);
     // The preload the caller gave is kept, and the command is the same.
     expect(argv).toContain('--import');
     expect(argv.at(-1)).toBe('serve');
@@ -69,7 +104,7 @@ describe('the bin', () => {
 
   it('NODE_OPTIONS with both limits: no re-exec, the argv is as started', async () => {
     const { argv } = await cmdlineOfServe({
-      NODE_OPTIONS: '--max-old-space-size=96 --max-semi-space-size=2',
+      NODE_OPTIONS: '--max-old-space-size=96 --max-semi-space-size=2 --v8-pool-size=2',
     });
     for (const f of HEAP_FLAGS) expect(argv).not.toContain(f);
   }, 30_000);

@@ -40,6 +40,11 @@ export interface BaseImageOptions {
   tag?: string;
   /** default: the project's `node` dev dependency version */
   nodeVersion?: string;
+  /**
+   * Debian's name for the platform's architecture (amd64, arm64); default this
+   * machine's. Another one is built under emulation (binfmt + qemu-user-static).
+   */
+  arch?: string;
 }
 
 export interface BaseImageResult {
@@ -138,7 +143,7 @@ function readMeta(tar: string): ImageMeta | undefined {
 /** The image as a rootfs tarball in the cache, assembled if missing. Needs no engine. */
 export async function prepareBaseImage(opts: BaseImageOptions = {}): Promise<PreparedImage> {
   const nodeVersion = opts.nodeVersion ?? (await defaultNodeVersion());
-  const arch = await debianArch();
+  const arch = opts.arch ?? (await debianArch());
   const mirror = aptMirror();
   const rootfsKey = createHash('sha256')
     .update(JSON.stringify({ SUITE, variant: 'minbase', arch, mirror, RECIPE }))
@@ -171,7 +176,7 @@ export async function prepareBaseImage(opts: BaseImageOptions = {}): Promise<Pre
   });
 }
 
-function importArgs(image: PreparedImage, tag: string): string[] {
+function importArgs(image: PreparedImage, tag: string, arch: string): string[] {
   const changes = [
     'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     `ENV NODE_VERSION=${image.nodeVersion}`,
@@ -180,7 +185,14 @@ function importArgs(image: PreparedImage, tag: string): string[] {
     // Says plainly that this is not the registry's image.
     `LABEL s3-health.base-image=local-stand-in s3-health.npm-version=${image.npmVersion}`,
   ];
-  return ['import', ...changes.flatMap((c) => ['--change', c]), image.tarPath, tag];
+  return [
+    'import',
+    '--platform',
+    `linux/${arch}`,
+    ...changes.flatMap((c) => ['--change', c]),
+    image.tarPath,
+    tag,
+  ];
 }
 
 /** Makes `tag` (default node:24-bookworm-slim) exist in the engine; skips everything if it does. */
@@ -196,8 +208,9 @@ export async function ensureBaseImage(
   });
   if (present.code === 0) return { tag, built: false, seconds: seconds(), source: 'engine' };
   const image = await prepareBaseImage(opts);
+  const arch = opts.arch ?? (await debianArch());
   const tImport = performance.now();
-  const imported = await engine.exec(importArgs(image, tag), { timeoutMs: 5 * 60_000 });
+  const imported = await engine.exec(importArgs(image, tag, arch), { timeoutMs: 5 * 60_000 });
   if (imported.code !== 0)
     throw new Error(`docker import ${tag} failed: ${imported.stderr.trim()}`);
   const size = await engine.exec(['image', 'inspect', '--format', '{{.Size}}', tag], {

@@ -3,6 +3,7 @@ import { redactConfig } from '../../config/redact.ts';
 import { healthDocument } from '../../report/health.ts';
 import { hideIdentity, publicFacts } from '../../report/identity.ts';
 import { refreshChoice, renderStatusPage } from '../../report/status-page.ts';
+import { platformName } from '../../version.ts';
 import { accessFor, challenges, maySeeIdentity, wantsHtml } from '../auth.ts';
 import type { AppContext } from '../context.ts';
 
@@ -67,6 +68,7 @@ export const indexRoutes: FastifyPluginAsync<AppContext> = async (app, ctx) => {
       name: 's3-health',
       version: ctx.version,
       node: process.version,
+      platform: platformName(),
       serviceId: ctx.config.hostname,
       uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
       cycles: snap.cycles,
