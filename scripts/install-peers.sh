@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests and the demo run against, from Debian's
 # packages: radosgw (S3), promtool (Prometheus), docker + compose + debootstrap
-# (container tier), iproute2 + iptables (network namespaces). Idempotent.
+# (container tier), buildah + QEMU (multi-arch tier), iproute2 + iptables
+# (network namespaces). Idempotent.
 set -euo pipefail
 need=()
 command -v radosgw >/dev/null || need+=(radosgw ceph-mon ceph-osd)
@@ -23,6 +24,14 @@ if [ "${S3H_WITH_DOCKER:-1}" = 1 ]; then
   command -v dockerd >/dev/null || need+=(docker.io)
   command -v docker-compose >/dev/null || need+=(docker-compose)
   command -v debootstrap >/dev/null || need+=(debootstrap)
+  # The multi-arch tier (issue 19): buildah builds both platforms and writes the
+  # image index; QEMU runs arm64 under binfmt; the arm64 Node is stripped with
+  # the cross strip (the amd64 one with binutils' own).
+  command -v buildah >/dev/null || need+=(buildah)
+  [ -x /usr/bin/qemu-aarch64-static ] || need+=(qemu-user-static)
+  command -v update-binfmts >/dev/null || need+=(binfmt-support)
+  command -v aarch64-linux-gnu-strip >/dev/null || need+=(binutils-aarch64-linux-gnu)
+  command -v x86_64-linux-gnu-strip >/dev/null || need+=(binutils-x86-64-linux-gnu)
 fi
 # The pasteability tier runs every printed `aws …` fix through the real AWS CLI
 # against moto's server. The machine's Python ships both; a Python without them

@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import type { DockerEngine } from '../docker/engine.ts';
 import { mountsUnder } from '../docker/mounts.ts';
 import { runOk } from '../docker/proc.ts';
+import type { ImageConfig } from './buildah.ts';
 import { cachePath, cacheSubdir, withCacheLock } from './cache.ts';
 import { defaultNodeVersion, nodeArch, stageNode } from './node.ts';
 import { addNodeUser, aptMirror, debianArch, debootstrap, SUITE, slim, tarDir } from './rootfs.ts';
@@ -176,29 +177,36 @@ export async function prepareBaseImage(opts: BaseImageOptions = {}): Promise<Pre
   });
 }
 
-function importArgs(image: PreparedImage, tag: string, arch: string): string[] {
+/** The official image's config, and a label that says plainly this is not the registry's image. */
+export function standInConfig(image: PreparedImage): ImageConfig {
+  return {
+    env: {
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      NODE_VERSION: image.nodeVersion,
+    },
+    entrypoint: ['docker-entrypoint.sh'],
+    cmd: ['node'],
+    labels: { 's3-health.base-image': 'local-stand-in', 's3-health.npm-version': image.npmVersion },
+  };
+}
+
+function importArgs(image: PreparedImage, tag: string): string[] {
+  const c = standInConfig(image);
   const changes = [
-    'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-    `ENV NODE_VERSION=${image.nodeVersion}`,
-    'ENTRYPOINT ["docker-entrypoint.sh"]',
-    'CMD ["node"]',
-    // Says plainly that this is not the registry's image.
-    `LABEL s3-health.base-image=local-stand-in s3-health.npm-version=${image.npmVersion}`,
+    ...Object.entries(c.env).map(([k, v]) => `ENV ${k}=${v}`),
+    `ENTRYPOINT ${JSON.stringify(c.entrypoint)}`,
+    `CMD ${JSON.stringify(c.cmd)}`,
+    `LABEL ${Object.entries(c.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
   ];
-  return [
-    'import',
-    '--platform',
-    `linux/${arch}`,
-    ...changes.flatMap((c) => ['--change', c]),
-    image.tarPath,
-    tag,
-  ];
+  return ['import', ...changes.flatMap((ch) => ['--change', ch]), image.tarPath, tag];
 }
 
 /** Makes `tag` (default node:24-bookworm-slim) exist in the engine; skips everything if it does. */
 export async function ensureBaseImage(
   engine: DockerEngine,
-  opts: BaseImageOptions = {},
+  opts: Omit<BaseImageOptions, 'arch'> = {},
 ): Promise<BaseImageResult> {
   const t0 = performance.now();
   const tag = opts.tag ?? BASE_IMAGE_TAG;
@@ -207,10 +215,11 @@ export async function ensureBaseImage(
     timeoutMs: 30_000,
   });
   if (present.code === 0) return { tag, built: false, seconds: seconds(), source: 'engine' };
+  // This machine's platform only: Debian's dockerd 20.10 imports no other
+  // (another architecture's stand-in goes to buildah: ground/image/multiarch.ts).
   const image = await prepareBaseImage(opts);
-  const arch = opts.arch ?? (await debianArch());
   const tImport = performance.now();
-  const imported = await engine.exec(importArgs(image, tag, arch), { timeoutMs: 5 * 60_000 });
+  const imported = await engine.exec(importArgs(image, tag), { timeoutMs: 5 * 60_000 });
   if (imported.code !== 0)
     throw new Error(`docker import ${tag} failed: ${imported.stderr.trim()}`);
   const size = await engine.exec(['image', 'inspect', '--format', '{{.Size}}', tag], {
