@@ -39,8 +39,8 @@ export interface IndexEntry {
   digest: string;
   /** compressed, as pushed */
   layers: { digest: string; bytes: number }[];
-  /** the history line of each non-empty layer, in order */
-  createdBy: string[];
+  /** the image's environment (`KEY=value`), as a runtime gives it to the process */
+  env: string[];
 }
 
 export function imageTag(arch: Arch): string {
@@ -121,15 +121,13 @@ export async function readIndex(archive: string): Promise<IndexEntry[]> {
         config: Descriptor;
       };
       const config = JSON.parse(await blob(archive, manifest.config.digest)) as {
-        history?: { created_by?: string; empty_layer?: boolean }[];
+        config?: { Env?: string[] };
       };
       out.push({
         platform: m.platform ? `${m.platform.os}/${m.platform.architecture}` : 'unknown',
         digest: m.digest,
         layers: manifest.layers.map((l) => ({ digest: l.digest, bytes: l.size })),
-        createdBy: (config.history ?? [])
-          .filter((h) => h.empty_layer !== true)
-          .map((h) => (h.created_by ?? '').slice(0, 80)),
+        env: config.config?.Env ?? [],
       });
     }
   }
