@@ -25,9 +25,10 @@ if [ "${S3H_WITH_DOCKER:-1}" = 1 ]; then
   command -v docker-compose >/dev/null || need+=(docker-compose)
   command -v debootstrap >/dev/null || need+=(debootstrap)
   # The multi-arch tier (issue 19): buildah builds both platforms and writes the
-  # image index; QEMU runs arm64 under binfmt; the arm64 Node is stripped with
-  # the cross strip (the amd64 one with binutils' own).
+  # image index, skopeo reads and copies it as a push would; QEMU runs arm64
+  # under binfmt; each platform's Node is stripped with that platform's strip.
   command -v buildah >/dev/null || need+=(buildah)
+  command -v skopeo >/dev/null || need+=(skopeo)
   [ -x /usr/bin/qemu-aarch64-static ] || need+=(qemu-user-static)
   command -v update-binfmts >/dev/null || need+=(binfmt-support)
   command -v aarch64-linux-gnu-strip >/dev/null || need+=(binutils-aarch64-linux-gnu)

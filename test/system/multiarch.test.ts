@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../ground/docker/proc.ts';
 import { type Ground, startGround } from '../../ground/ground.ts';
 import { ensureEmulation } from '../../ground/image/binfmt.ts';
 import { type Buildah, buildahAvailable, openBuildah } from '../../ground/image/buildah.ts';
@@ -191,6 +192,25 @@ describe('one image name for linux/amd64 and linux/arm64 (arm64 run under QEMU)'
     // The runtime's limits travel with each image.
     for (const e of index) expect(e.env).toContain('MALLOC_ARENA_MAX=2');
   });
+
+  it('the archive is one a user pushes with another tool: skopeo reads the index and copies both images', async () => {
+    const raw = await run(['skopeo', 'inspect', '--raw', `oci-archive:${archive}`], {
+      timeoutMs: 60_000,
+    });
+    expect(raw.code, raw.stderr).toBe(0);
+    const top = JSON.parse(raw.stdout) as {
+      mediaType?: string;
+      manifests: { platform?: { architecture: string } }[];
+    };
+    expect(top.manifests.map((m) => m.platform?.architecture).sort()).toEqual(['amd64', 'arm64']);
+    // What `skopeo copy --all … docker://REGISTRY/…` does, into a local OCI layout instead.
+    const copied = await run(
+      ['skopeo', 'copy', '--all', `oci-archive:${archive}`, `oci:${join(work, 'layout')}:latest`],
+      { timeoutMs: 120_000 },
+    );
+    expect(copied.code, copied.stderr).toBe(0);
+    figures.indexMediaType = top.mediaType;
+  }, 180_000);
 
   it('the arm64 image holds an aarch64 Node, stripped, that reports arm64', async () => {
     const node = join(root, 'usr', 'local', 'bin', 'node');
