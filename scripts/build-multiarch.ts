@@ -29,7 +29,7 @@ if (!tools.ok) throw new Error(tools.why);
 const hostArch = process.arch === 'x64' ? 'amd64' : process.arch;
 const emulation = await ensureEmulation(hostArch === 'arm64' ? 'amd64' : 'arm64');
 if (!emulation.ok) throw new Error(`cannot run the other architecture here: ${emulation.why}`);
-const buildah = openBuildah();
+const buildah = await openBuildah();
 try {
   const built = await buildMultiArch(buildah, {
     repoRoot: REPO_ROOT,

@@ -7,12 +7,15 @@
 // base in a registry.
 //
 // The store lives under /var/lib/s3h-buildah/<id> (its run state under
-// /run/s3h-buildah/<id>) and is removed, mounts first, by close().
+// /run/s3h-buildah/<id>) and is removed, mounts first, by close(). Beside it,
+// <id>.owner names the process that opened it, so a store left by a run that
+// was killed is removed by the next one (never one whose owner still runs).
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mountsUnder, unmountUnder } from '../docker/mounts.ts';
+import { unmountUnder } from '../docker/mounts.ts';
 import { type RunResult, run } from '../docker/proc.ts';
+import { onPath, processStartTime, stillRunning } from '../shared/process.ts';
 
 const STORE_ROOT = '/var/lib/s3h-buildah';
 const RUN_ROOT = '/run/s3h-buildah';
@@ -61,20 +64,52 @@ async function ok(r: Promise<RunResult>, what: string): Promise<string> {
 }
 
 export function buildahAvailable(): { ok: true } | { ok: false; why: string } {
-  const found = (process.env.PATH ?? '/usr/bin:/bin')
-    .split(':')
-    .some((dir) => existsSync(join(dir, 'buildah')));
+  const found = onPath('buildah');
   return found
     ? { ok: true }
     : { ok: false, why: 'buildah is not installed (apt-get install buildah)' };
 }
 
-export function openBuildah(): Buildah {
+async function removeStore(id: string): Promise<void> {
+  const root = join(STORE_ROOT, id);
+  const runRoot = join(RUN_ROOT, id);
+  const stuck = [...(await unmountUnder(root)), ...(await unmountUnder(runRoot))];
+  if (stuck.length > 0) throw new Error(`buildah store ${root}: still mounted ${stuck}`);
+  rmSync(root, { recursive: true, force: true });
+  rmSync(runRoot, { recursive: true, force: true });
+  rmSync(join(STORE_ROOT, `${id}.owner`), { force: true });
+}
+
+/** Stores whose owner is gone (killed before close()); returns their ids. */
+async function reapStaleStores(): Promise<string[]> {
+  let names: string[];
+  try {
+    names = readdirSync(STORE_ROOT);
+  } catch {
+    return [];
+  }
+  const reaped: string[] = [];
+  for (const name of names.filter((n) => n.endsWith('.owner'))) {
+    const id = name.slice(0, -'.owner'.length);
+    const [pid, start] = readFileSync(join(STORE_ROOT, name), 'utf8').trim().split(' ');
+    if (stillRunning(Number(pid), start)) continue;
+    await removeStore(id);
+    reaped.push(id);
+  }
+  return reaped;
+}
+
+export async function openBuildah(): Promise<Buildah> {
+  await reapStaleStores();
   const id = randomUUID().slice(0, 8);
   const root = join(STORE_ROOT, id);
   const runRoot = join(RUN_ROOT, id);
   mkdirSync(root, { recursive: true });
   mkdirSync(runRoot, { recursive: true });
+  writeFileSync(
+    join(STORE_ROOT, `${id}.owner`),
+    `${process.pid} ${processStartTime(process.pid) ?? '0'}\n`,
+  );
   const base = ['buildah', '--root', root, '--runroot', runRoot, '--storage-driver', 'overlay'];
   const exec = (args: string[], timeoutMs = 120_000) =>
     run([...base, ...args], { timeoutMs, env: { ...process.env, BUILDAH_ISOLATION: 'chroot' } });
@@ -143,10 +178,7 @@ export function openBuildah(): Buildah {
         for (const c of containers) await exec(['umount', c]);
         await exec(['rm', '--all']);
         await exec(['rmi', '--all', '--force'], 5 * 60_000);
-        const stuck = await unmountUnder(root);
-        if (stuck.length > 0) throw new Error(`buildah store ${root}: still mounted ${stuck}`);
-        if (mountsUnder(runRoot).length === 0) rmSync(runRoot, { recursive: true, force: true });
-        rmSync(root, { recursive: true, force: true });
+        await removeStore(id);
       })();
       return closed;
     },

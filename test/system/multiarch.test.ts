@@ -10,6 +10,8 @@ import { once } from 'node:events';
 import {
   closeSync,
   copyFileSync,
+  existsSync,
+  mkdirSync,
   mkdtempSync,
   openSync,
   readSync,
@@ -133,7 +135,7 @@ describe('one image name for linux/amd64 and linux/arm64 (arm64 run under QEMU)'
     const emulation = await ensureEmulation('arm64');
     if (!emulation.ok) throw new Error(`multi-arch tier cannot run arm64 here: ${emulation.why}`);
     figures.binfmt = `${emulation.handler} flags ${emulation.flags}`;
-    buildah = openBuildah();
+    buildah = await openBuildah();
     const t0 = performance.now();
     built = await buildMultiArch(b(), { repoRoot: REPO_ROOT, out: archive, base: 'local' });
     figures.buildSeconds = seconds(performance.now() - t0);
@@ -284,6 +286,23 @@ describe('one image name for linux/amd64 and linux/arm64 (arm64 run under QEMU)'
       s3.destroy();
     }
   }, 300_000);
+
+  it('a buildah store left by a killed run is removed by the next run, mounts first', async () => {
+    // The owner file names a PID that is not running (pid_max is below 2^22).
+    const stale = '/var/lib/s3h-buildah/stale000';
+    mkdirSync(join(stale, 'overlay'), { recursive: true });
+    writeFileSync('/var/lib/s3h-buildah/stale000.owner', '4194304 0\n');
+    const next = await openBuildah();
+    try {
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync('/var/lib/s3h-buildah/stale000.owner')).toBe(false);
+      // The store of this run (its owner alive) is left alone.
+      expect(existsSync(b().root)).toBe(true);
+    } finally {
+      await next.close();
+    }
+    expect(existsSync(next.root)).toBe(false);
+  });
 
   it('diagnose on arm64: an AccessDenied on PUT is reported with its reason and a fix naming the bucket', async () => {
     const g = denied;
