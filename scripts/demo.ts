@@ -71,8 +71,13 @@ let stopping = false;
 async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  // The sidecar may be gone already (it exits on a bad configuration): its
+  // 'exit' has fired then, and waiting for another would hang with the peers up.
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
   await ground.close();
   await rgw.stop();
   process.exit(code);
