@@ -14,6 +14,7 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readdirSync,
   readSync,
   rmSync,
   statSync,
@@ -219,6 +220,9 @@ describe('one image name for linux/amd64 and linux/arm64 (arm64 run under QEMU)'
     expect(elfMachine(node)).toBe(EM_AARCH64);
     expect(statSync(node).size).toBeLessThan(115e6);
     figures.arm64NodeMB = Math.round(statSync(node).size / 1e5) / 10;
+    // The compile cache was warmed at build time by this aarch64 Node, under QEMU.
+    const cache = readdirSync(join(root, 'app', 'compile-cache'), { recursive: true });
+    expect(cache.length).toBeGreaterThan(0);
     const r = await runInRoot(
       root,
       ['node', '-p', 'process.arch + " " + process.version'],
